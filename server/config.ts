@@ -1,0 +1,188 @@
+// One typed, validated, frozen configuration value, built once at start from
+// defaults < environment variables (MAILPEN_*) < command-line flags, and passed as an argument.
+// Every setting is one row of SETTINGS: its variable, flag, default, parser and help all live there,
+// so `mailpen --help` and the README table cannot drift from what is accepted.
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface Config {
+  smtp: HostPort;
+  /** Implicit-TLS (465-style) listener; null when off. */
+  smtps: HostPort | null;
+  http: HostPort;
+  /** Name in the SMTP greeting and EHLO reply. */
+  hostname: string;
+  maxMessages: number;
+  maxBytes: number;
+  maxMessageSize: number;
+  maxRecipients: number;
+  maxConnections: number;
+  /** Milliseconds an SMTP client may stay silent. */
+  smtpIdleTimeout: number;
+  tlsCert: string | null;
+  tlsKey: string | null;
+  smtpAuth: 'optional' | 'strict';
+  /** user -> password, for strict mode (and CRAM-MD5 in it). */
+  smtpUsers: ReadonlyMap<string, string>;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logFormat: 'auto' | 'pretty' | 'json';
+}
+
+export class ConfigError extends Error {}
+
+interface Setting<K extends keyof Config> {
+  key: K;
+  env: string;
+  flag: string;
+  default: string;
+  accepts: string;
+  help: string;
+  parse(value: string): Config[K];
+}
+
+function fail(accepts: string): never {
+  throw new ConfigError(accepts);
+}
+
+export function parseHostPort(value: string): HostPort {
+  // "1025", ":1025", "0.0.0.0:1025", "[::1]:1025"
+  const m = /^(?:\[([^\]]+)\]|([^:]*))?:?(\d{1,5})$/.exec(value.trim());
+  if (!m) fail('host:port, for example 127.0.0.1:1025 or 0.0.0.0:1025');
+  const port = Number(m[3]);
+  if (port > 65535) fail('a port from 0 to 65535');
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+function parseCount(value: string): number {
+  if (!/^\d+$/.test(value.trim())) fail('a whole number (0 for unlimited)');
+  return Number(value);
+}
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
+
+export function parseBytes(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) fail('a size in bytes, or with a unit: 512KB, 50MB, 1GB (0 for unlimited)');
+  return Math.floor(Number(m[1]) * unit);
+}
+
+function parseDuration(value: string): number {
+  const m = /^(\d+)\s*(ms|s|m)?$/.exec(value.trim());
+  if (!m) fail('a duration: 30s, 500ms, 5m (a bare number is milliseconds)');
+  return Number(m[1]) * (m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1);
+}
+
+function oneOf<T extends string>(...values: T[]): (v: string) => T {
+  return (v) => (values.includes(v as T) ? (v as T) : fail(values.join(', ')));
+}
+
+function parseUsers(value: string): Map<string, string> {
+  const users = new Map<string, string>();
+  for (const pair of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const colon = pair.indexOf(':');
+    if (colon <= 0) fail('a comma-separated list of user:password');
+    users.set(pair.slice(0, colon), pair.slice(colon + 1));
+  }
+  return users;
+}
+
+const optionalPath = (v: string): string | null => (v.trim() === '' ? null : v);
+
+export const SETTINGS: { [K in keyof Config]: Setting<K> }[keyof Config][] = [
+  { key: 'smtp', env: 'MAILPEN_SMTP_ADDR', flag: '--smtp-addr', default: '127.0.0.1:1025', accepts: 'host:port', help: 'SMTP listener', parse: parseHostPort },
+  {
+    key: 'smtps', env: 'MAILPEN_SMTPS_ADDR', flag: '--smtps-addr', default: '', accepts: 'host:port or empty',
+    help: 'implicit-TLS SMTP listener (465-style); off when empty',
+    parse: (v) => (v.trim() === '' ? null : parseHostPort(v)),
+  },
+  { key: 'http', env: 'MAILPEN_HTTP_ADDR', flag: '--http-addr', default: '127.0.0.1:8025', accepts: 'host:port', help: 'UI and API listener', parse: parseHostPort },
+  {
+    key: 'hostname', env: 'MAILPEN_HOSTNAME', flag: '--hostname', default: 'mailpen', accepts: 'a host name',
+    help: 'name in the SMTP greeting',
+    parse: (v) => (/^[A-Za-z0-9.-]{1,253}$/.test(v) ? v : fail('a host name of letters, digits, dots and dashes')),
+  },
+  { key: 'maxMessages', env: 'MAILPEN_MAX_MESSAGES', flag: '--max-messages', default: '10000', accepts: 'count', help: 'messages kept; the oldest are evicted (0: no limit)', parse: parseCount },
+  { key: 'maxBytes', env: 'MAILPEN_MAX_BYTES', flag: '--max-bytes', default: '512MB', accepts: 'size', help: "the store's budget for raw bytes; the oldest are evicted (0: no limit)", parse: parseBytes },
+  { key: 'maxMessageSize', env: 'MAILPEN_MAX_MESSAGE_SIZE', flag: '--max-message-size', default: '50MB', accepts: 'size', help: 'largest message accepted (SMTP answers 552 above it)', parse: parseBytes },
+  { key: 'maxRecipients', env: 'MAILPEN_MAX_RECIPIENTS', flag: '--max-recipients', default: '1000', accepts: 'count', help: 'RCPT TO per message (452 above it)', parse: parseCount },
+  { key: 'maxConnections', env: 'MAILPEN_MAX_CONNECTIONS', flag: '--max-connections', default: '200', accepts: 'count', help: 'concurrent SMTP connections (421 above it)', parse: parseCount },
+  { key: 'smtpIdleTimeout', env: 'MAILPEN_SMTP_IDLE_TIMEOUT', flag: '--smtp-idle-timeout', default: '60s', accepts: 'duration', help: 'an SMTP client silent this long is disconnected', parse: parseDuration },
+  { key: 'tlsCert', env: 'MAILPEN_TLS_CERT', flag: '--tls-cert', default: '', accepts: 'file path', help: 'PEM certificate for STARTTLS and SMTPS (self-signed one made at start when empty)', parse: optionalPath },
+  { key: 'tlsKey', env: 'MAILPEN_TLS_KEY', flag: '--tls-key', default: '', accepts: 'file path', help: 'PEM private key for the certificate', parse: optionalPath },
+  { key: 'smtpAuth', env: 'MAILPEN_SMTP_AUTH', flag: '--smtp-auth', default: 'optional', accepts: 'optional|strict', help: 'optional: AUTH allowed, any credentials accepted; strict: AUTH required, configured users only', parse: oneOf('optional', 'strict') },
+  { key: 'smtpUsers', env: 'MAILPEN_SMTP_USERS', flag: '--smtp-users', default: '', accepts: 'user:pass,...', help: 'users for strict SMTP auth', parse: parseUsers },
+  { key: 'logLevel', env: 'MAILPEN_LOG_LEVEL', flag: '--log-level', default: 'info', accepts: 'level', help: 'fatal, error, warn, info, debug, trace or silent', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
+  { key: 'logFormat', env: 'MAILPEN_LOG_FORMAT', flag: '--log-format', default: 'auto', accepts: 'auto|pretty|json', help: 'auto: readable on a terminal, JSON otherwise', parse: oneOf('auto', 'pretty', 'json') },
+];
+
+/**
+ * Builds the config. `overrides` are already-typed values laid over everything
+ * (tests use it for port 0 and small limits).
+ */
+export function loadConfig(
+  argv: readonly string[] = [],
+  env: Readonly<Record<string, string | undefined>> = {},
+  overrides: Partial<Config> = {},
+): Readonly<Config> {
+  const flags = parseFlags(argv);
+  const config: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const [source, raw] =
+      flags.has(s.flag) ? [`${s.flag}`, flags.get(s.flag)!] : env[s.env] !== undefined ? [s.env, env[s.env]!] : ['default', s.default];
+    try {
+      config[s.key] = s.parse(raw);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      throw new ConfigError(`invalid ${source === 'default' ? s.env : source} "${raw}": expected ${e.message}`);
+    }
+  }
+  Object.assign(config, overrides);
+  const c = config as unknown as Config;
+  if ((c.tlsCert === null) !== (c.tlsKey === null)) {
+    throw new ConfigError('MAILPEN_TLS_CERT and MAILPEN_TLS_KEY go together: set both or neither');
+  }
+  if (c.smtpAuth === 'strict' && c.smtpUsers.size === 0) {
+    throw new ConfigError('MAILPEN_SMTP_AUTH=strict needs at least one user in MAILPEN_SMTP_USERS (user:password)');
+  }
+  return Object.freeze(c);
+}
+
+function parseFlags(argv: readonly string[]): Map<string, string> {
+  const known = new Set(SETTINGS.map((s) => s.flag));
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (!known.has(name)) throw new ConfigError(`unknown option ${name}; see mailpen --help`);
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new ConfigError(`${name} needs a value`);
+    flags.set(name, value);
+  }
+  return flags;
+}
+
+export function helpText(): string {
+  const rows = SETTINGS.map((s) => [`  ${s.flag} <${s.accepts}>`, s.env, s.default === '' ? '(none)' : s.default, s.help]);
+  const w0 = Math.max(...rows.map((r) => r[0]!.length));
+  const w1 = Math.max(...rows.map((r) => r[1]!.length));
+  const w2 = Math.max(...rows.map((r) => r[2]!.length));
+  return [
+    'mailpen: a fake SMTP server for developers. It captures every message and delivers none.',
+    '',
+    'Usage: mailpen [options]',
+    '       mailpen sendmail [sendmail options] [recipients...] < message',
+    '',
+    'Every option can also be set by its environment variable; a flag wins over the variable.',
+    '',
+    `${'  option'.padEnd(w0)}  ${'variable'.padEnd(w1)}  ${'default'.padEnd(w2)}  meaning`,
+    ...rows.map((r) => `${r[0]!.padEnd(w0)}  ${r[1]!.padEnd(w1)}  ${r[2]!.padEnd(w2)}  ${r[3]}`),
+    '',
+    '  --help, -h      this text',
+    '  --version       the version',
+  ].join('\n');
+}

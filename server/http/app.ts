@@ -1,0 +1,44 @@
+// Builds the HTTP application as a value and never listens: server/main.ts does that, and tests
+// call inject() on what this returns. Routes are registered here, explicitly, one file each.
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { MessageStore } from '../store/store.js';
+import { healthRoutes } from './routes/health.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+
+export interface AppDeps {
+  config: Readonly<Config>;
+  store: MessageStore;
+  log: Logger;
+  /** Facts about the running process that only main knows (bound ports, start time). */
+  runtime: Runtime;
+}
+
+export interface Runtime {
+  startedAt: Date;
+  version: string;
+  /** Filled in by main once the listeners are bound; tests may leave the configured values. */
+  ports: { smtp: number; smtps: number | null; http: number };
+}
+
+export type App = FastifyInstance<any, any, any, Logger, TypeBoxTypeProvider>;
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const app = Fastify({
+    loggerInstance: deps.log.child({ edge: 'http' }),
+    // A line per request would drown the line per message; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Upload bodies are checked against the message size limit by the upload route itself.
+    bodyLimit: deps.config.maxMessageSize + 64 * 1024,
+    // Long-polls (/api/wait) hold a request open up to 60 s; keep-alive sockets must not be cut first.
+    requestTimeout: 0,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+
+  await app.register(healthRoutes, deps);
+  return app;
+}

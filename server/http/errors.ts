@@ -1,0 +1,55 @@
+// One error shape for every route: { error, message, statusCode }. Client mistakes get a 4xx that
+// says what is wrong; anything else is logged and answered 500 without its details.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+
+export const ErrorBody = Type.Object(
+  {
+    statusCode: Type.Integer(),
+    error: Type.String({ description: 'short name of the status' }),
+    message: Type.String({ description: 'what went wrong, for a person' }),
+  },
+  { $id: 'Error' },
+);
+
+/** A client error raised by a handler: the status and a message that says what to fix. */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const NAMES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  408: 'Request Timeout',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function errorBody(statusCode: number, message: string): { statusCode: number; error: string; message: string } {
+  return { statusCode, error: NAMES[statusCode] ?? 'Error', message };
+}
+
+export function errorHandler(error: FastifyError | HttpError, request: FastifyRequest, reply: FastifyReply): void {
+  const status = error.statusCode ?? 500;
+  if (status >= 500) {
+    request.log.error({ err: error, url: request.url }, 'request failed');
+    void reply.code(500).send(errorBody(500, 'internal error; see the server log'));
+    return;
+  }
+  const message = 'validation' in error && error.validation ? `invalid ${error.validationContext ?? 'request'}: ${error.message}` : error.message;
+  void reply.code(status).send(errorBody(status, message));
+}
+
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {
+  void reply.code(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0]}`));
+}

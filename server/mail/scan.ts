@@ -1,0 +1,250 @@
+// A small synchronous MIME walker: what a list row and the search index need from a body
+// (a text snippet, the attachment count, the text to search), bounded in depth, parts and
+// output so that hostile mail cannot make it expensive. The full parse is mailparser's
+// (server/mail/parse.ts); this exists because mailparser costs ~2 ms a message, which is
+// more than the whole SMTP side spends on one.
+import { TextDecoder } from 'node:util';
+import libmime from 'libmime';
+import he from 'he';
+import { readHeaderBlock, firstField, decodeWords, type HeaderField } from './headers.js';
+
+export const MAX_DEPTH = 20;
+export const MAX_PARTS = 1000;
+/** The search index keeps at most this much body text a message; the full view has it all. */
+export const MAX_INDEXED_TEXT = 64 * 1024;
+const SNIPPET_LENGTH = 160;
+
+export interface BodyScan {
+  snippet: string;
+  attachments: number;
+  /** Decoded body text (plain, else HTML stripped), up to MAX_INDEXED_TEXT characters. */
+  text: string;
+  /** Lower-case names of attachments, searchable by free text. */
+  filenames: string[];
+  problems: string[];
+}
+
+interface Walk {
+  plain: string | null;
+  html: string | null;
+  attachments: number;
+  filenames: string[];
+  parts: number;
+  problems: Set<string>;
+}
+
+export function scanBody(raw: Buffer): BodyScan {
+  const w: Walk = { plain: null, html: null, attachments: 0, filenames: [], parts: 0, problems: new Set() };
+  walkPart(raw, 0, raw.length, 0, w, 'text/plain');
+  let text = w.plain ?? (w.html !== null ? htmlToText(w.html) : '');
+  if (text.length > MAX_INDEXED_TEXT) text = text.slice(0, MAX_INDEXED_TEXT);
+  return {
+    snippet: makeSnippet(text),
+    attachments: w.attachments,
+    text,
+    filenames: w.filenames,
+    problems: [...w.problems],
+  };
+}
+
+function makeSnippet(text: string): string {
+  const folded = text.slice(0, SNIPPET_LENGTH * 4).replace(/\s+/g, ' ').trim();
+  return folded.length > SNIPPET_LENGTH ? folded.slice(0, SNIPPET_LENGTH - 1) + '…' : folded;
+}
+
+function walkPart(buf: Buffer, start: number, end: number, depth: number, w: Walk, defaultType: string): void {
+  if (++w.parts > MAX_PARTS) {
+    w.problems.add(`more than ${MAX_PARTS} MIME parts; the rest were not read`);
+    return;
+  }
+  const block = readHeaderBlock(buf, start, end);
+  for (const p of block.problems) w.problems.add(p);
+  const fields = block.fields;
+  const ct = parseParams(firstField(fields, 'content-type') ?? defaultType);
+  const type = ct.value.toLowerCase() || defaultType;
+  const disposition = parseParams(firstField(fields, 'content-disposition') ?? '');
+  const filename = paramFilename(disposition.params, 'filename') ?? paramFilename(ct.params, 'name');
+
+  if (type.startsWith('multipart/')) {
+    if (depth >= MAX_DEPTH) {
+      w.problems.add(`MIME nesting deeper than ${MAX_DEPTH}; inner parts were not read`);
+      return;
+    }
+    const boundary = ct.params.boundary;
+    if (!boundary) {
+      w.problems.add(`${type} part without a boundary`);
+      return;
+    }
+    const childType = type === 'multipart/digest' ? 'message/rfc822' : 'text/plain';
+    for (const [s, e] of splitMultipart(buf, block.bodyStart, end, boundary, w)) {
+      walkPart(buf, s, e, depth + 1, w, childType);
+      if (w.parts > MAX_PARTS) return;
+    }
+    return;
+  }
+
+  const dispositionType = disposition.value.toLowerCase();
+  const isAttachment =
+    dispositionType === 'attachment' ||
+    (dispositionType !== 'inline' && filename !== undefined) ||
+    (!type.startsWith('text/') && !firstField(fields, 'content-id') && type !== 'message/delivery-status') ||
+    type === 'message/rfc822';
+  if (isAttachment) {
+    w.attachments++;
+    if (filename) w.filenames.push(filename.toLowerCase());
+    return;
+  }
+  if (type === 'text/plain' && w.plain === null) {
+    w.plain = decodeText(buf.subarray(block.bodyStart, end), fields, ct.params, w);
+  } else if (type === 'text/html' && w.html === null) {
+    w.html = decodeText(buf.subarray(block.bodyStart, end), fields, ct.params, w);
+  }
+}
+
+/** The [start, end) of each part between boundary lines. */
+function splitMultipart(buf: Buffer, start: number, end: number, boundary: string, w: Walk): Array<[number, number]> {
+  const delimiter = Buffer.from('--' + boundary, 'latin1');
+  const parts: Array<[number, number]> = [];
+  let partStart = -1;
+  let pos = start;
+  let closed = false;
+  while (pos < end) {
+    const at = buf.indexOf(delimiter, pos);
+    if (at < 0 || at >= end) break;
+    // A delimiter only counts at the start of a line.
+    if (at !== start && buf[at - 1] !== 0x0a) {
+      pos = at + delimiter.length;
+      continue;
+    }
+    const after = at + delimiter.length;
+    const isClose = buf[after] === 0x2d && buf[after + 1] === 0x2d;
+    if (partStart >= 0) {
+      // The line break before the delimiter belongs to the delimiter.
+      let partEnd = at;
+      if (buf[partEnd - 1] === 0x0a) partEnd--;
+      if (buf[partEnd - 1] === 0x0d) partEnd--;
+      parts.push([partStart, Math.max(partStart, partEnd)]);
+    }
+    const lf = buf.indexOf(0x0a, after);
+    if (isClose) {
+      closed = true;
+      break;
+    }
+    partStart = lf < 0 || lf >= end ? end : lf + 1;
+    pos = partStart;
+    if (parts.length >= MAX_PARTS) break;
+  }
+  if (!closed && partStart >= 0) {
+    w.problems.add('multipart without a closing boundary');
+    parts.push([partStart, end]);
+  }
+  if (partStart < 0) w.problems.add(`boundary "${boundary}" not found in its multipart`);
+  return parts;
+}
+
+function decodeText(body: Buffer, fields: HeaderField[], params: Record<string, string>, w: Walk): string {
+  const cte = (firstField(fields, 'content-transfer-encoding') ?? '').trim().toLowerCase();
+  let bytes: Buffer;
+  if (cte === 'base64') bytes = Buffer.from(body.toString('latin1').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
+  else if (cte === 'quoted-printable') bytes = decodeQuotedPrintable(body);
+  else bytes = body;
+  const charset = (params.charset ?? 'utf-8').trim();
+  return decodeCharset(bytes, charset, w);
+}
+
+const decoders = new Map<string, TextDecoder | null>();
+
+/** Decodes bytes in a declared charset; an unknown or bogus one falls back to UTF-8, said on the message. */
+export function decodeCharset(bytes: Buffer, charset: string, w?: { problems: Set<string> }): string {
+  const label = charset.toLowerCase();
+  let decoder = decoders.get(label);
+  if (decoder === undefined) {
+    try {
+      decoder = new TextDecoder(label);
+    } catch {
+      try {
+        decoder = new TextDecoder(libmime.normalizeCharset(label).toLowerCase());
+      } catch {
+        decoder = null;
+      }
+    }
+    if (decoders.size < 256) decoders.set(label, decoder);
+  }
+  if (decoder === null) {
+    w?.problems.add(`unknown charset "${charset}", read as UTF-8`);
+    return bytes.toString('utf8');
+  }
+  return decoder.decode(bytes);
+}
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
+}
+
+export function decodeQuotedPrintable(body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(body.length);
+  let o = 0;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c !== 0x3d) {
+      out[o++] = c;
+      continue;
+    }
+    const a = body[i + 1];
+    const b = body[i + 2];
+    // Soft line break: "=" at the end of a line.
+    if (a === 0x0a) {
+      i += 1;
+      continue;
+    }
+    if (a === 0x0d && b === 0x0a) {
+      i += 2;
+      continue;
+    }
+    const hi = a === undefined ? -1 : hexValue(a);
+    const lo = b === undefined ? -1 : hexValue(b);
+    if (hi >= 0 && lo >= 0) {
+      out[o++] = hi * 16 + lo;
+      i += 2;
+    } else {
+      out[o++] = c;
+    }
+  }
+  return out.subarray(0, o);
+}
+
+/** Good enough for a snippet and a search index, never for display (display is the sandboxed HTML). */
+export function htmlToText(html: string): string {
+  const stripped = html
+    .replace(/<(script|style|head|title)\b[\s\S]*?<\/\1\s*>/gi, ' ')
+    .replace(/<!--[\s\S]*?-->/g, ' ')
+    .replace(/<(br|\/p|\/div|\/tr|\/h\d|\/li)\b[^>]*>/gi, '\n')
+    .replace(/<[^>]*>/g, ' ');
+  try {
+    return he.decode(stripped);
+  } catch {
+    return stripped;
+  }
+}
+
+interface Params {
+  value: string;
+  params: Record<string, string>;
+}
+
+function parseParams(header: string): Params {
+  try {
+    const parsed = libmime.parseHeaderValue(header);
+    return { value: parsed.value ?? '', params: (parsed.params ?? {}) as Record<string, string> };
+  } catch {
+    return { value: header.split(';')[0]!.trim(), params: {} };
+  }
+}
+
+function paramFilename(params: Record<string, string>, key: string): string | undefined {
+  const v = params[key];
+  return v ? decodeWords(v) : undefined;
+}

@@ -1,0 +1,70 @@
+// Where Mailpen starts, in one ordered block: config is already checked; then the store, the
+// TLS material, HTTP, SMTP. close() stops them in reverse: SMTP first (no new mail), then HTTP.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import { createLogger, type Logger } from './log.js';
+import { MemoryStore } from './store/memory-store.js';
+import type { MessageStore } from './store/store.js';
+import { loadTls } from './smtp/tls.js';
+import { startSmtp } from './smtp/server.js';
+import { buildApp, type App, type Runtime } from './http/app.js';
+
+/** The package root: two levels up from dist/server/, one from server/ when run from source. */
+export const PACKAGE_ROOT: string = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+})();
+
+export const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+export interface Mailpen {
+  config: Readonly<Config>;
+  store: MessageStore;
+  app: App;
+  log: Logger;
+  smtp: AddressInfo;
+  smtps: AddressInfo | null;
+  http: AddressInfo;
+  close(): Promise<void>;
+}
+
+export async function start(config: Readonly<Config>, log: Logger = createLogger(config)): Promise<Mailpen> {
+  const store = new MemoryStore({ maxMessages: config.maxMessages, maxBytes: config.maxBytes });
+  const tls = await loadTls(config);
+  const runtime: Runtime = {
+    startedAt: new Date(),
+    version: VERSION,
+    ports: { smtp: config.smtp.port, smtps: config.smtps?.port ?? null, http: config.http.port },
+  };
+  const app = await buildApp({ config, store, log, runtime });
+  await app.listen({ host: config.http.host, port: config.http.port });
+  const http = app.server.address() as AddressInfo;
+  let smtp;
+  try {
+    smtp = await startSmtp(config, store, tls, log.child({ edge: 'smtp' }));
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  runtime.ports = { smtp: smtp.smtp.port, smtps: smtp.smtps?.port ?? null, http: http.port };
+  log.info(
+    { smtp: `${smtp.smtp.address}:${smtp.smtp.port}`, smtps: smtp.smtps ? `${smtp.smtps.address}:${smtp.smtps.port}` : undefined, http: `http://${config.http.host}:${http.port}/` },
+    'Mailpen is listening',
+  );
+
+  let closing: Promise<void> | null = null;
+  return {
+    config, store, app, log, smtp: smtp.smtp, smtps: smtp.smtps, http,
+    close() {
+      closing ??= (async () => {
+        await smtp.close();
+        await app.close();
+      })();
+      return closing;
+    },
+  };
+}

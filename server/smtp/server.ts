@@ -1,0 +1,140 @@
+// The SMTP edge: accepts every message for every recipient, stores it, and delivers nothing.
+// There is no outbound code here or anywhere; reverse DNS is off as well, so a connection costs
+// no lookup (Mailpit users lose 10 s a connection to it inside docker-compose).
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession, type SMTPServerAuthentication } from 'smtp-server';
+import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { MessageStore } from '../store/store.js';
+import type { TlsMaterial } from './tls.js';
+
+/** The inbox a message lands in when its sender did not authenticate. */
+export const DEFAULT_INBOX = 'default';
+
+/** On shutdown, open sessions get this long to finish their message. */
+const SHUTDOWN_GRACE_MS = 2000;
+
+/** An error that smtp-server turns into a reply with this code. */
+function smtpError(code: number, message: string): Error & { responseCode: number } {
+  return Object.assign(new Error(message), { responseCode: code });
+}
+
+export interface SmtpListeners {
+  /** Bound addresses, for logs and tests that listen on port 0. */
+  smtp: AddressInfo;
+  smtps: AddressInfo | null;
+  close(): Promise<void>;
+}
+
+type SmtpConfig = Pick<
+  Config,
+  'smtp' | 'smtps' | 'hostname' | 'maxMessageSize' | 'maxRecipients' | 'maxConnections' | 'smtpIdleTimeout' | 'smtpAuth' | 'smtpUsers'
+>;
+
+export async function startSmtp(config: SmtpConfig, store: MessageStore, tls: TlsMaterial, log: Logger): Promise<SmtpListeners> {
+  const options = (secure: boolean): SMTPServerOptions => ({
+    secure,
+    key: tls.key,
+    cert: tls.cert,
+    name: config.hostname,
+    banner: 'Mailpen ESMTP: every message is captured, none is delivered',
+    size: config.maxMessageSize,
+    authMethods: ['PLAIN', 'LOGIN', 'CRAM-MD5'],
+    authOptional: config.smtpAuth === 'optional',
+    // Apps in development send AUTH in the clear to a local server; refusing it helps nobody.
+    allowInsecureAuth: true,
+    disableReverseLookup: true,
+    hideENHANCEDSTATUSCODES: false,
+    maxClients: config.maxConnections,
+    socketTimeout: config.smtpIdleTimeout,
+    // How long close() lets open sessions finish before it cuts them.
+    closeTimeout: SHUTDOWN_GRACE_MS,
+    logger: false,
+    onAuth: (auth, _session, callback) => callback(...authenticate(auth)),
+    onRcptTo: (_address, session, callback) => {
+      if (session.envelope.rcptTo.length >= config.maxRecipients) {
+        return callback(smtpError(452, `4.5.3 Too many recipients: at most ${config.maxRecipients} a message`));
+      }
+      callback();
+    },
+    onData: (stream, session, callback) => receive(stream, session, callback),
+  });
+
+  function authenticate(auth: SMTPServerAuthentication): [Error | null | undefined, { user: string } | undefined] {
+    const user = auth.username ?? '';
+    if (config.smtpAuth === 'optional') return [null, { user }];
+    const expected = config.smtpUsers.get(user);
+    const ok =
+      expected !== undefined &&
+      (auth.method === 'CRAM-MD5' ? auth.validatePassword?.(expected) === true : auth.password === expected);
+    return ok ? [null, { user }] : [smtpError(535, '5.7.8 Authentication credentials invalid'), undefined];
+  }
+
+  function receive(stream: Readable & { sizeExceeded?: boolean }, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void): void {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    let aborted = false;
+    stream.on('data', (chunk: Buffer) => {
+      // Past the limit, read on to the end (the protocol needs it) but keep nothing.
+      if (length <= config.maxMessageSize) chunks.push(chunk);
+      length += chunk.length;
+    });
+    // A client that disconnects mid-DATA destroys the stream: nothing is stored.
+    stream.on('error', () => {
+      aborted = true;
+    });
+    stream.on('end', () => {
+      if (aborted) return;
+      if (stream.sizeExceeded || length > config.maxMessageSize) {
+        return callback(smtpError(552, `5.3.4 Message too big: ${length} bytes, the limit is ${config.maxMessageSize}`));
+      }
+      const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+      const authUser = typeof session.user === 'string' && session.user !== '' ? session.user : null;
+      const mailFrom = session.envelope.mailFrom;
+      const message = store.add({
+        raw,
+        inbox: authUser ?? DEFAULT_INBOX,
+        envelope: {
+          mailFrom: mailFrom ? mailFrom.address : '',
+          rcptTo: session.envelope.rcptTo.map((r) => r.address),
+          helo: session.hostNameAppearsAs ?? '',
+          remoteAddress: session.remoteAddress ?? '',
+          authUser,
+          tls: session.secure === true,
+        },
+      });
+      log.info({ id: message.id, inbox: message.inbox, from: message.envelope.mailFrom, to: message.envelope.rcptTo, size: length }, 'message received');
+      // Sent only now that the message is in the store, so a client can fetch it on the 250.
+      callback(null, `Message queued as ${message.id}`);
+    });
+  }
+
+  const smtp = new SMTPServer(options(false));
+  const smtps = config.smtps ? new SMTPServer(options(true)) : null;
+  for (const server of [smtp, smtps]) server?.on('error', (err) => log.warn({ err }, 'SMTP connection error'));
+
+  const listen = (server: SMTPServer, addr: { host: string; port: number }): Promise<AddressInfo> =>
+    new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      server.server.once('error', onError);
+      server.listen(addr.port, addr.host, () => {
+        server.server.off('error', onError);
+        resolve(server.server.address() as AddressInfo);
+      });
+    });
+
+  const smtpAddress = await listen(smtp, config.smtp);
+  const smtpsAddress = smtps && config.smtps ? await listen(smtps, config.smtps) : null;
+
+  return {
+    smtp: smtpAddress,
+    smtps: smtpsAddress,
+    close: () => Promise.all([smtp, smtps].map((s) => (s ? closeServer(s) : undefined))).then(() => undefined),
+  };
+}
+
+/** Stops accepting; smtp-server lets open sessions finish for closeTimeout, then cuts them. */
+function closeServer(server: SMTPServer): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
