@@ -29,6 +29,18 @@ export interface Config {
   smtpUsers: ReadonlyMap<string, string>;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   logFormat: 'auto' | 'pretty' | 'json';
+  /** Web origins (scheme://host[:port]) besides the UI's own that may call the API and open the event stream. */
+  allowedOrigins: readonly string[];
+  /** Host names accepted in the Host header besides the loopback ones (DNS-rebinding protection). */
+  allowedHosts: readonly string[];
+  /** HTTP Basic users for the UI, the API and the event stream; empty: no Basic auth. */
+  uiAuth: ReadonlyMap<string, string>;
+  /** Bearer token accepted for the API and the event stream; null: none. */
+  apiToken: string | null;
+  /** Concurrent event-stream (WebSocket) clients; 0: no limit. */
+  maxEventClients: number;
+  /** Concurrent pending GET /api/wait requests; 0: no limit. */
+  maxWaits: number;
 }
 
 export class ConfigError extends Error {}
@@ -90,6 +102,29 @@ function parseUsers(value: string): Map<string, string> {
   return users;
 }
 
+function parseOrigins(value: string): string[] {
+  const origins: string[] = [];
+  for (const item of value.split(',').map((o) => o.trim()).filter(Boolean)) {
+    let url: URL;
+    try {
+      url = new URL(item);
+    } catch {
+      fail('a comma-separated list of origins such as http://localhost:3000');
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash) {
+      fail('a comma-separated list of origins such as http://localhost:3000 (scheme, host and port only)');
+    }
+    origins.push(url.origin);
+  }
+  return origins;
+}
+
+function parseHostNames(value: string): string[] {
+  const hosts = value.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  for (const h of hosts) if (!/^[a-z0-9.-]{1,253}$/.test(h)) fail('a comma-separated list of host names, without ports');
+  return hosts;
+}
+
 const optionalPath = (v: string): string | null => (v.trim() === '' ? null : v);
 
 export const SETTINGS: { [K in keyof Config]: Setting<K> }[keyof Config][] = [
@@ -117,6 +152,22 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> }[keyof Config][] = [
   { key: 'smtpUsers', env: 'MAILPEN_SMTP_USERS', flag: '--smtp-users', default: '', accepts: 'user:pass,...', help: 'users for strict SMTP auth', parse: parseUsers },
   { key: 'logLevel', env: 'MAILPEN_LOG_LEVEL', flag: '--log-level', default: 'info', accepts: 'level', help: 'fatal, error, warn, info, debug, trace or silent', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
   { key: 'logFormat', env: 'MAILPEN_LOG_FORMAT', flag: '--log-format', default: 'auto', accepts: 'auto|pretty|json', help: 'auto: readable on a terminal, JSON otherwise', parse: oneOf('auto', 'pretty', 'json') },
+  {
+    key: 'allowedOrigins', env: 'MAILPEN_ALLOWED_ORIGINS', flag: '--allowed-origins', default: '', accepts: 'origin,...',
+    help: "other web origins allowed to call the API (CORS) and open the event stream; none when empty", parse: parseOrigins,
+  },
+  {
+    key: 'allowedHosts', env: 'MAILPEN_ALLOWED_HOSTS', flag: '--allowed-hosts', default: '', accepts: 'name,...',
+    help: 'host names accepted in the Host header besides localhost and IP addresses (DNS-rebinding protection)', parse: parseHostNames,
+  },
+  { key: 'uiAuth', env: 'MAILPEN_UI_AUTH', flag: '--ui-auth', default: '', accepts: 'user:pass,...', help: 'HTTP Basic users required for the UI, API and event stream; off when empty', parse: parseUsers },
+  {
+    key: 'apiToken', env: 'MAILPEN_API_TOKEN', flag: '--api-token', default: '', accepts: 'token',
+    help: 'bearer token required for the API and event stream (Authorization: Bearer <token>); off when empty',
+    parse: (v) => (v.trim() === '' ? null : v.trim()),
+  },
+  { key: 'maxEventClients', env: 'MAILPEN_MAX_EVENT_CLIENTS', flag: '--max-event-clients', default: '200', accepts: 'count', help: 'concurrent event-stream clients (503 at the upgrade above it; 0: no limit)', parse: parseCount },
+  { key: 'maxWaits', env: 'MAILPEN_MAX_WAITS', flag: '--max-waits', default: '1000', accepts: 'count', help: 'concurrent GET /api/wait requests (503 above it; 0: no limit)', parse: parseCount },
 ];
 
 /**
