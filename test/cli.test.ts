@@ -1,0 +1,68 @@
+// The `mailpen` command as a user runs it: a real process, its logs, its signals.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import nodemailer from 'nodemailer';
+
+const CLI = ['--import', 'tsx', 'server/cli.ts'];
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [...CLI, ...args], (_e, stdout) => resolve({ code: child.exitCode, stdout }));
+  });
+}
+
+describe('the mailpen command', () => {
+  it('prints every setting with --help and exits 0', async () => {
+    const { code, stdout } = await run(['--help']);
+    assert.equal(code, 0);
+    assert.match(stdout, /MAILPEN_SMTP_ADDR\s+127\.0\.0\.1:1025/);
+    assert.match(stdout, /MAILPEN_MAX_MESSAGE_SIZE\s+50MB/);
+  });
+
+  it('runs, logs a JSON line per received message, and stops cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, [...CLI, '--smtp-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--log-format', 'json'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const lines = createInterface({ input: child.stdout! });
+    const logs: Array<Record<string, unknown>> = [];
+    const waitFor = (msg: string): Promise<Record<string, unknown>> =>
+      new Promise((resolve) => {
+        const found = logs.find((l) => l.msg === msg);
+        if (found) return resolve(found);
+        const onLine = (line: string): void => {
+          const entry = JSON.parse(line) as Record<string, unknown>;
+          if (entry.msg === msg) {
+            lines.off('line', onLine);
+            resolve(entry);
+          }
+        };
+        lines.on('line', onLine);
+      });
+    lines.on('line', (line) => logs.push(JSON.parse(line) as Record<string, unknown>));
+    try {
+      const ready = await waitFor('Mailpen is listening');
+      const smtpPort = Number(String(ready.smtp).split(':').pop());
+      const httpUrl = String(ready.http);
+      const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, ignoreTLS: true });
+      const received = waitFor('message received');
+      await transport.sendMail({ from: 'a@example.test', to: 'b@example.test', subject: 'cli', text: 'x' });
+      transport.close();
+      const entry = await received;
+      assert.equal(entry.from, 'a@example.test');
+      assert.deepEqual(entry.to, ['b@example.test']);
+      const health = (await (await fetch(new URL('/healthz', httpUrl))).json()) as { status: string; messages: number };
+      assert.deepEqual(health, { status: 'ok', messages: 1 });
+
+      const started = Date.now();
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number | null];
+      assert.equal(code, 0);
+      assert.ok(Date.now() - started < 5000, 'stops within 5 s');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
