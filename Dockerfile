@@ -1,0 +1,32 @@
+# Mailpen as a container: the build stage compiles the server (tsc) and the UI (vite) with every dev
+# dependency; the runtime stage holds only production dependencies and dist/. No curl, no shell
+# scripts: the health check is node itself.
+# The image listens on all interfaces (a container's loopback is unreachable from the host); the
+# CLI's own default stays 127.0.0.1. Every MAILPEN_* variable configures it, as for the CLI.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
+# Everything .dockerignore lets through, so the image builds whatever `npm run build` builds.
+COPY . .
+RUN npm run build
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    MAILPEN_SMTP_ADDR=0.0.0.0:1025 \
+    MAILPEN_HTTP_ADDR=0.0.0.0:8025
+WORKDIR /app
+COPY package.json package-lock.json ./
+# No production dependency has an install script; refusing them keeps the runtime layer to plain files.
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+COPY --from=build /src/dist ./dist
+# Files stay owned by root: the server only reads them.
+USER node
+EXPOSE 1025 8025
+# Follows MAILPEN_HTTP_ADDR, so `-e MAILPEN_HTTP_ADDR=0.0.0.0:9000` keeps the health check right.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "const s=process.env.MAILPEN_HTTP_ADDR||'8025';const i=s.lastIndexOf(':');let h=s.slice(0,Math.max(i,0)).replace('[','').replace(']','');if(h===''||h==='0.0.0.0'||h==='::')h='127.0.0.1';if(h.includes(':'))h='['+h+']';fetch('http://'+h+':'+s.slice(i+1)+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# Exec form: node is PID 1 and gets SIGTERM itself; server/cli.ts closes SMTP then HTTP and exits.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "dist/server/cli.js"]
