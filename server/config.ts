@@ -237,3 +237,13 @@ export function helpText(): string {
     '  --version       the version',
   ].join('\n');
 }
+
+/** The README's configuration table, rendered from the same rows as --help. */
+export function configTableMarkdown(): string {
+  const cell = (v: string): string => v.replace(/\|/g, '\\|');
+  return [
+    '| variable | flag | default | meaning |',
+    '|---|---|---|---|',
+    ...SETTINGS.map((s) => `| \`${s.env}\` | \`${s.flag}\` | ${s.default === '' ? '(none)' : `\`${s.default}\``} | ${cell(s.help)} |`),
+  ].join('\n');
+}
