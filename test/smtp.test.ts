@@ -205,6 +205,26 @@ describe('SMTP with default settings', () => {
     assert.equal(found, true);
   });
 
+  it('is reachable by swaks with STARTTLS and AUTH LOGIN', async () => {
+    const { execFile } = await import('node:child_process');
+    await new Promise<void>((resolve, reject) =>
+      execFile(
+        'swaks',
+        ['--server', `127.0.0.1:${server.smtpPort}`, '--from', 'sw@example.test', '--to', 'to@example.test', '--tls',
+          '--auth', 'LOGIN', '--auth-user', 'swaks-suite', '--auth-password', 'pw', '--header', 'Subject: from swaks'],
+        (err, stdout) => (err ? reject(new Error(stdout)) : resolve()),
+      ),
+    );
+    let found: { inbox: string; tls: boolean } | undefined;
+    server.store.forEachNewest((m) => {
+      if (m.headers.subject === 'from swaks') {
+        found = { inbox: m.inbox, tls: m.envelope.tls };
+        return false;
+      }
+    });
+    assert.deepEqual(found, { inbox: 'swaks-suite', tls: true });
+  });
+
   it('is reachable by curl over SMTP with AUTH', async () => {
     const { execFile } = await import('node:child_process');
     const { writeFile, mkdtemp, rm } = await import('node:fs/promises');
