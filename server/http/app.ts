@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { MessageStore } from '../store/store.js';
 import { healthRoutes } from './routes/health.js';
+import { attachEventStream } from './routes/events.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 
 export interface AppDeps {
@@ -40,5 +41,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.setNotFoundHandler(notFoundHandler);
 
   await app.register(healthRoutes, deps);
+  attachEventStream(app, deps);
   return app;
 }

@@ -1,0 +1,321 @@
+// The event stream's fan-out: subscribes to the store, numbers each change, keeps the latest
+// ones for clients that reconnect, and sends them to every connected WebSocket.
+// The store knows nothing of this; the hub is one subscriber among possible others.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import { WebSocketServer, WebSocket } from 'ws';
+import type { Logger } from '../log.js';
+import type { MessageStore, StoreEvent } from '../store/store.js';
+import type { ChangeEvent, Counts, MailpenEvent, MessageRef } from './vocabulary.js';
+import { isAllowedOrigin } from './origin.js';
+
+export const EVENTS_PATH = '/api/events';
+
+export interface HubOptions {
+  /** Origins allowed besides the UI's own (MAILPEN_ALLOWED_ORIGINS). */
+  allowedOrigins: readonly string[];
+  /** Changes kept for clients that resume; older ones get a resync. */
+  replay?: number;
+  /**
+   * Bytes a client may have queued and unsent before it is dropped. A tab in a background
+   * window or a stalled network must not make the server hold every message for it.
+   */
+  maxBufferedBytes?: number;
+  /** A client that does not answer a ping within this interval is dropped. */
+  heartbeatMs?: number;
+  /**
+   * How long after the last client leaves the hub keeps recording changes for a resume.
+   * With nobody listening, and nobody who might come back, changes cost nothing.
+   */
+  resumeWindowMs?: number;
+  /** Counts are sent at most this often, so a burst of mail sends a few count frames, not one each. */
+  countsDelayMs?: number;
+  /** Concurrent clients (MAILPEN_MAX_EVENT_CLIENTS); 503 at the upgrade above it; 0: no limit. */
+  maxClients?: number;
+  /**
+   * Checks credentials at the upgrade, before any WebSocket exists; returns a refusal or null.
+   * The HTTP edge passes the same check its API routes use.
+   */
+  authorize?: (req: IncomingMessage) => { status: 401 | 403; message: string } | null;
+}
+
+const DEFAULTS = {
+  replay: 1000,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  heartbeatMs: 30_000,
+  resumeWindowMs: 5 * 60_000,
+  countsDelayMs: 200,
+  maxClients: 0,
+  authorize: () => null,
+};
+
+/** The client never needs to say more than a short resume frame. */
+const MAX_CLIENT_FRAME = 4 * 1024;
+
+interface Client {
+  ws: WebSocket;
+  /** Only events about this inbox (and global ones); null for all. */
+  inbox: string | null;
+  alive: boolean;
+}
+
+interface Recorded {
+  event: ChangeEvent;
+  /** The JSON of the unfiltered event, serialized once for every client. */
+  frame: string;
+}
+
+export class EventHub {
+  readonly epoch = randomBytes(6).toString('base64url');
+  readonly #store: MessageStore;
+  readonly #log: Logger;
+  readonly #options: Required<HubOptions>;
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME, perMessageDeflate: false });
+  readonly #clients = new Set<Client>();
+  readonly #unsubscribe: () => void;
+  readonly #heartbeat: NodeJS.Timeout;
+  #countsTimer: NodeJS.Timeout | null = null;
+  #seq = 0;
+  /** Ring of the latest changes, oldest at #ringStart. */
+  #ring: Recorded[] = [];
+  #ringStart = 0;
+  /** Every change with a seq above this is in the ring; a resume from below it must resync. */
+  #floor = 0;
+  #lastClientLeftAt = -Infinity;
+  #closed = false;
+
+  constructor(store: MessageStore, log: Logger, options: HubOptions) {
+    this.#store = store;
+    this.#log = log;
+    this.#options = { ...DEFAULTS, ...options };
+    this.#unsubscribe = store.subscribe((e) => this.#onStoreEvent(e));
+    this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatMs).unref();
+  }
+
+  get seq(): number {
+    return this.#seq;
+  }
+
+  get clientCount(): number {
+    return this.#clients.size;
+  }
+
+  /**
+   * The HTTP server's 'upgrade' handler for the events path. Refuses foreign origins with 403
+   * before any WebSocket is made. Returns false for other paths, which are not the hub's.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const url = new URL(req.url ?? '/', 'http://mailpen.invalid');
+    if (url.pathname !== EVENTS_PATH) return false;
+    if (this.#closed) return refuse(socket, 503, 'the server is shutting down'), true;
+    if (!isAllowedOrigin(header(req, 'origin'), header(req, 'host'), this.#options.allowedOrigins)) {
+      this.#log.warn({ origin: header(req, 'origin') }, 'event stream refused a foreign origin');
+      return refuse(socket, 403, 'this Origin may not open the event stream; see MAILPEN_ALLOWED_ORIGINS'), true;
+    }
+    const denied = this.#options.authorize(req);
+    if (denied) return refuse(socket, denied.status, denied.message), true;
+    if (this.#options.maxClients > 0 && this.#clients.size >= this.#options.maxClients) {
+      return refuse(socket, 503, 'too many event-stream clients; see MAILPEN_MAX_EVENT_CLIENTS'), true;
+    }
+    const sinceParam = url.searchParams.get('since');
+    if (sinceParam !== null && !/^\d{1,15}$/.test(sinceParam)) {
+      return refuse(socket, 400, 'since must be the seq of the last event received (a whole number)'), true;
+    }
+    const since = sinceParam === null ? null : Number(sinceParam);
+    const epoch = url.searchParams.get('epoch');
+    const inbox = url.searchParams.get('inbox') || null;
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, inbox, since, epoch));
+    return true;
+  }
+
+  /** Closes every socket (1001, going away) and stops listening to the store. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unsubscribe();
+    clearInterval(this.#heartbeat);
+    if (this.#countsTimer) clearTimeout(this.#countsTimer);
+    const closing = [...this.#clients].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.ws.readyState === WebSocket.CLOSED) return resolve();
+          c.ws.once('close', () => resolve());
+          c.ws.close(1001, 'server shutting down');
+          // A client that never answers the close frame must not hold the shutdown.
+          setTimeout(() => c.ws.terminate(), 1000).unref();
+        }),
+    );
+    await Promise.all(closing);
+    this.#clients.clear();
+    this.#wss.close();
+  }
+
+  #accept(ws: WebSocket, inbox: string | null, since: number | null, epoch: string | null): void {
+    const client: Client = { ws, inbox, alive: true };
+    this.#clients.add(client);
+    ws.on('pong', () => (client.alive = true));
+    ws.on('error', (err) => this.#log.debug({ err }, 'event stream client error'));
+    ws.on('close', () => this.#remove(client));
+    // Clients only listen; anything they send is ignored (heartbeats are protocol pings).
+    if (since === null) {
+      this.#send(client, JSON.stringify(this.#hello()));
+      return;
+    }
+    const reason =
+      epoch !== this.epoch
+        ? 'the server restarted since your last event'
+        : since > this.#seq
+          ? 'that seq is in the future'
+          : since < this.#floor
+            ? 'the events you missed are no longer buffered'
+            : null;
+    if (reason !== null) {
+      const resync: MailpenEvent = { type: 'resync', seq: this.#seq, data: { epoch: this.epoch, reason, counts: this.#counts() } };
+      this.#send(client, JSON.stringify(resync));
+      return;
+    }
+    for (let i = this.#ringStart; i < this.#ring.length; i++) {
+      const r = this.#ring[i]!;
+      if (r.event.seq > since) this.#deliver(client, r);
+    }
+    this.#send(client, JSON.stringify(this.#hello()));
+  }
+
+  #remove(client: Client): void {
+    if (this.#clients.delete(client) && this.#clients.size === 0) this.#lastClientLeftAt = Date.now();
+  }
+
+  #hello(): MailpenEvent {
+    return { type: 'hello', seq: this.#seq, data: { epoch: this.epoch, counts: this.#counts() } };
+  }
+
+  #counts(): Counts {
+    const c = this.#store.counts();
+    return { total: c.messages, unread: c.unread, inboxes: this.#store.inboxes() };
+  }
+
+  #recording(): boolean {
+    return this.#clients.size > 0 || Date.now() - this.#lastClientLeftAt < this.#options.resumeWindowMs;
+  }
+
+  #onStoreEvent(e: StoreEvent): void {
+    const seq = ++this.#seq;
+    if (!this.#recording()) {
+      // Nobody listens and nobody will resume: forget, and make any old resume point resync.
+      this.#floor = seq;
+      this.#ring = [];
+      this.#ringStart = 0;
+      return;
+    }
+    this.#record(this.#toChange(e, seq));
+    this.#scheduleCounts();
+  }
+
+  #toChange(e: StoreEvent, seq: number): ChangeEvent {
+    switch (e.type) {
+      case 'added':
+        return { type: 'added', seq, data: { message: this.#store.summary(e.message) } };
+      case 'updated':
+        return { type: 'updated', seq, data: { id: e.message.id, inbox: e.message.inbox, read: e.message.read } };
+      case 'deleted':
+        return { type: 'deleted', seq, data: { messages: e.messages } };
+      case 'evicted':
+        return { type: 'evicted', seq, data: { messages: e.messages } };
+      case 'cleared':
+        return { type: 'cleared', seq, data: { inbox: e.inbox } };
+    }
+  }
+
+  #record(event: ChangeEvent): void {
+    const recorded: Recorded = { event, frame: JSON.stringify(event) };
+    this.#ring.push(recorded);
+    if (this.#ring.length - this.#ringStart > this.#options.replay) {
+      this.#floor = this.#ring[this.#ringStart]!.event.seq;
+      this.#ringStart++;
+      // Drop the consumed prefix in bulk rather than shifting on every event.
+      if (this.#ringStart >= this.#options.replay) {
+        this.#ring = this.#ring.slice(this.#ringStart);
+        this.#ringStart = 0;
+      }
+    }
+    for (const client of this.#clients) this.#deliver(client, recorded);
+  }
+
+  #scheduleCounts(): void {
+    if (this.#countsTimer || this.#clients.size === 0) return;
+    this.#countsTimer = setTimeout(() => {
+      this.#countsTimer = null;
+      if (this.#closed) return;
+      this.#record({ type: 'counts', seq: ++this.#seq, data: this.#counts() });
+    }, this.#options.countsDelayMs);
+    this.#countsTimer.unref();
+  }
+
+  #deliver(client: Client, recorded: Recorded): void {
+    if (client.inbox === null) return this.#send(client, recorded.frame);
+    const filtered = forInbox(recorded.event, client.inbox);
+    if (filtered === recorded.event) this.#send(client, recorded.frame);
+    else if (filtered !== null) this.#send(client, JSON.stringify(filtered));
+  }
+
+  #send(client: Client, frame: string): void {
+    const { ws } = client;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount > this.#options.maxBufferedBytes) {
+      // Dropped rather than waited for: it resumes by seq (or resyncs) when it reconnects.
+      this.#log.warn({ buffered: ws.bufferedAmount }, 'event stream client too slow; dropped');
+      this.#remove(client);
+      ws.terminate();
+      return;
+    }
+    ws.send(frame);
+  }
+
+  #beat(): void {
+    for (const client of this.#clients) {
+      if (!client.alive) {
+        this.#remove(client);
+        client.ws.terminate();
+        continue;
+      }
+      client.alive = false;
+      client.ws.ping();
+    }
+  }
+}
+
+/** The event as a client filtered to `inbox` sees it: itself, a narrowed copy, or nothing. */
+function forInbox(event: ChangeEvent, inbox: string): ChangeEvent | null {
+  switch (event.type) {
+    case 'added':
+      return event.data.message.inbox === inbox ? event : null;
+    case 'updated':
+      return event.data.inbox === inbox ? event : null;
+    case 'deleted':
+    case 'evicted': {
+      const messages: MessageRef[] = event.data.messages.filter((m) => m.inbox === inbox);
+      if (messages.length === 0) return null;
+      return messages.length === event.data.messages.length ? event : { ...event, data: { messages } };
+    }
+    case 'cleared':
+      return event.data.inbox === null || event.data.inbox === inbox ? event : null;
+    case 'counts':
+      // Every client gets all counts: the inbox switcher shows every inbox.
+      return event;
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function refuse(socket: Duplex, status: 400 | 401 | 403 | 503, message: string): void {
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 503: 'Service Unavailable' }[status];
+  const body = JSON.stringify({ statusCode: status, error: reason, message });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,95 @@
+// The event stream's closed vocabulary: every frame that GET /api/events sends, as one
+// discriminated union. The UI imports it with `import type`, so a `switch (event.type)` on
+// either side is checked for exhaustiveness by the compiler and the two cannot drift.
+//
+// Every frame is JSON `{ type, seq, data }`. `seq` numbers the changes of one running server:
+// it goes up by one per change event. A client filtered by inbox sees gaps (the changes to
+// other inboxes), never a decrease. `hello` and `resync` are not changes: they carry the seq of
+// the latest change so a client knows where it stands, and do not advance it.
+import type { MessageSummary } from '../store/types.js';
+
+export interface MessageRef {
+  id: string;
+  inbox: string;
+}
+
+export interface InboxCount {
+  name: string;
+  total: number;
+  unread: number;
+}
+
+export interface Counts {
+  total: number;
+  unread: number;
+  inboxes: InboxCount[];
+}
+
+/** A message arrived. A summary only, never its body: bodies are fetched one at a time. */
+export interface AddedEvent {
+  type: 'added';
+  seq: number;
+  data: { message: MessageSummary };
+}
+
+/** A message was marked read or unread. */
+export interface UpdatedEvent {
+  type: 'updated';
+  seq: number;
+  data: { id: string; inbox: string; read: boolean };
+}
+
+/** Messages were deleted by someone (the API, the UI). */
+export interface DeletedEvent {
+  type: 'deleted';
+  seq: number;
+  data: { messages: MessageRef[] };
+}
+
+/** The oldest messages were dropped to make room (the count or byte limit was reached). */
+export interface EvictedEvent {
+  type: 'evicted';
+  seq: number;
+  data: { messages: MessageRef[] };
+}
+
+/** Everything (inbox null) or everything in one inbox was deleted. */
+export interface ClearedEvent {
+  type: 'cleared';
+  seq: number;
+  data: { inbox: string | null };
+}
+
+/** Totals after a burst of changes; coalesced, so a burst of mail sends a few of these, not one each. */
+export interface CountsEvent {
+  type: 'counts';
+  seq: number;
+  data: Counts;
+}
+
+/**
+ * The first frame of a connection once the client is up to date (after any replayed events).
+ * `seq` is the latest change; resume from it with `?since=<seq>&epoch=<epoch>`.
+ */
+export interface HelloEvent {
+  type: 'hello';
+  seq: number;
+  data: { epoch: string; counts: Counts };
+}
+
+/**
+ * Sent instead of replaying when what the client missed is no longer buffered (or the server
+ * restarted: the epoch changed). The client must reload its lists; `seq` is where it now stands.
+ */
+export interface ResyncEvent {
+  type: 'resync';
+  seq: number;
+  data: { epoch: string; reason: string; counts: Counts };
+}
+
+/** A change to the store: what the replay buffer holds and resumes replay. */
+export type ChangeEvent = AddedEvent | UpdatedEvent | DeletedEvent | EvictedEvent | ClearedEvent | CountsEvent;
+
+export type MailpenEvent = ChangeEvent | HelloEvent | ResyncEvent;
+
+export type MailpenEventType = MailpenEvent['type'];

@@ -1,0 +1,250 @@
+// The event stream (GET /api/events) through a real WebSocket client against a real server:
+// ordering and numbering, resume by seq, resync, inbox filter, origin check, slow clients, shutdown.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { WebSocket } from 'ws';
+import nodemailer from 'nodemailer';
+import { startTestServer, type TestServer } from './helpers/server.js';
+import type { MailpenEvent } from '../server/events/vocabulary.js';
+import type { Envelope } from '../server/store/types.js';
+
+/** A WebSocket client that records every frame and lets a test await the one it expects. */
+class EventClient {
+  readonly frames: MailpenEvent[] = [];
+  readonly ws: WebSocket;
+  readonly closed: Promise<number>;
+  #waiters: Array<() => void> = [];
+
+  private constructor(ws: WebSocket) {
+    this.ws = ws;
+    ws.on('message', (data) => {
+      this.frames.push(JSON.parse(String(data)) as MailpenEvent);
+      for (const w of this.#waiters.splice(0)) w();
+    });
+    this.closed = new Promise((resolve) => ws.on('close', (code) => resolve(code)));
+  }
+
+  static async connect(url: string, headers: Record<string, string> = {}): Promise<EventClient> {
+    const ws = new WebSocket(url, { headers });
+    const client = new EventClient(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return client;
+  }
+
+  /** Resolves with the first recorded frame (from `from` on) that satisfies `match`. */
+  async next<T extends MailpenEvent>(match: (e: MailpenEvent) => e is T, from = 0, timeoutMs = 5000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.frames.slice(from).find(match);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no matching frame; got ${JSON.stringify(this.frames.map((f) => f.type))}`);
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        setTimeout(resolve, 100).unref();
+      });
+    }
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+const isType =
+  <K extends MailpenEvent['type']>(type: K) =>
+  (e: MailpenEvent): e is Extract<MailpenEvent, { type: K }> =>
+    e.type === type;
+
+/** Status code of a refused upgrade (the ws client reports it as 'unexpected-response'). */
+function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      res.resume();
+      ws.terminate();
+    });
+    ws.once('open', () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.once('error', (err) => {
+      if (!/Unexpected server response/.test(err.message)) reject(err);
+    });
+  });
+}
+
+const ENVELOPE: Envelope = { mailFrom: 'app@example.test', rcptTo: ['bob@example.test'], helo: 'test', remoteAddress: '127.0.0.1', authUser: null, tls: false };
+
+function rawMessage(subject: string): Buffer {
+  return Buffer.from(`From: app@example.test\r\nTo: bob@example.test\r\nSubject: ${subject}\r\n\r\nHello.\r\n`);
+}
+
+describe('event stream', () => {
+  let server: TestServer;
+  let wsUrl: string;
+
+  before(async () => {
+    server = await startTestServer({ maxMessages: 50, allowedOrigins: ['http://localhost:5173'] });
+    wsUrl = `ws://127.0.0.1:${server.http.port}/api/events`;
+  });
+  after(() => server.close());
+
+  test('sends one numbered event per change, in order, each seq one more than the last', async () => {
+    const client = await EventClient.connect(wsUrl);
+    const hello = await client.next(isType('hello'));
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: server.smtpPort, secure: false, ignoreTLS: true });
+    await transport.sendMail({ from: 'app@example.test', to: 'carol@example.test', bcc: 'audit@example.test', subject: 'Order 1', text: 'Thanks', html: '<p>Thanks</p>' });
+    const added = await client.next(isType('added'));
+    assert.equal(added.data.message.subject, 'Order 1');
+    assert.deepEqual(added.data.message.envelope.to, ['carol@example.test', 'audit@example.test']);
+    assert.equal('text' in added.data.message || 'html' in added.data.message || 'raw' in added.data.message, false, 'a summary, never a body');
+
+    const id = added.data.message.id;
+    server.store.setRead(id, true);
+    server.store.delete([id]);
+    server.store.add({ raw: rawMessage('Second'), envelope: ENVELOPE, inbox: 'default' });
+    server.store.clear();
+    await client.next(isType('cleared'));
+    await client.next(isType('counts'), client.frames.indexOf(added) + 1);
+
+    const changes = client.frames.slice(1);
+    assert.deepEqual(
+      changes.map((e) => e.seq),
+      changes.map((_, i) => hello.seq + 1 + i),
+      'seq rises by one per change',
+    );
+    assert.deepEqual(
+      changes.filter((e) => e.type !== 'counts').map((e) => e.type),
+      ['added', 'updated', 'deleted', 'added', 'cleared'],
+    );
+    const updated = changes.find(isType('updated'))!;
+    assert.deepEqual(updated.data, { id, inbox: added.data.message.inbox, read: true });
+    assert.deepEqual(changes.find(isType('deleted'))!.data.messages, [{ id, inbox: added.data.message.inbox }]);
+    const counts = changes.find(isType('counts'))!;
+    assert.equal(typeof counts.data.total, 'number');
+    client.close();
+    transport.close();
+  });
+
+  test('reports evictions when the store makes room', async () => {
+    const client = await EventClient.connect(wsUrl);
+    await client.next(isType('hello'));
+    server.store.clear();
+    const first = server.store.add({ raw: rawMessage('oldest'), envelope: ENVELOPE, inbox: 'default' });
+    for (let i = 1; i <= 50; i++) server.store.add({ raw: rawMessage(`filler ${i}`), envelope: ENVELOPE, inbox: 'default' });
+    const evicted = await client.next(isType('evicted'));
+    assert.deepEqual(evicted.data.messages, [{ id: first.id, inbox: 'default' }]);
+    client.close();
+  });
+
+  test('a client that reconnects with its last seq receives exactly what it missed, then hello', async () => {
+    const first = await EventClient.connect(wsUrl);
+    const hello = await first.next(isType('hello'));
+    first.close();
+    await first.closed;
+    for (const s of ['missed 1', 'missed 2', 'missed 3']) server.store.add({ raw: rawMessage(s), envelope: ENVELOPE, inbox: 'default' });
+
+    const again = await EventClient.connect(`${wsUrl}?since=${hello.seq}&epoch=${hello.data.epoch}`);
+    const caughtUp = await again.next(isType('hello'));
+    const added = again.frames.filter(isType('added'));
+    assert.deepEqual(added.map((e) => e.data.message.subject), ['missed 1', 'missed 2', 'missed 3']);
+    assert.ok(again.frames.every((e) => e.type === 'hello' || e.seq > hello.seq), 'nothing from before since');
+    assert.equal(caughtUp.seq, again.frames[again.frames.length - 2]!.seq, 'hello stands at the last replayed seq');
+    assert.equal(again.frames.some((e) => e.type === 'resync'), false);
+    again.close();
+  });
+
+  test('a client too far behind gets one resync instead of a partial replay', async () => {
+    const first = await EventClient.connect(wsUrl);
+    const hello = await first.next(isType('hello'));
+    first.close();
+    await first.closed;
+    // More changes than the replay buffer holds (1000).
+    for (let i = 0; i < 1100; i++) server.store.add({ raw: rawMessage(`burst ${i}`), envelope: ENVELOPE, inbox: 'default' });
+
+    const again = await EventClient.connect(`${wsUrl}?since=${hello.seq}&epoch=${hello.data.epoch}`);
+    const resync = await again.next(isType('resync'));
+    assert.equal(again.frames.length, 1, 'the resync is the first frame: nothing partial before it');
+    assert.ok(resync.seq >= hello.seq + 2200, 'the resync says where the stream stands now');
+    assert.equal(resync.data.counts.total, 50);
+    again.close();
+
+    const stranger = await EventClient.connect(`${wsUrl}?since=${resync.seq}&epoch=not-this-server`);
+    assert.match((await stranger.next(isType('resync'))).data.reason, /restarted/);
+    stranger.close();
+  });
+
+  test('a client filtered by inbox receives only that inbox, counts for all', async () => {
+    const client = await EventClient.connect(`${wsUrl}?inbox=alice`);
+    await client.next(isType('hello'));
+    server.store.add({ raw: rawMessage('for bob'), envelope: ENVELOPE, inbox: 'bob' });
+    server.store.add({ raw: rawMessage('for alice'), envelope: ENVELOPE, inbox: 'alice' });
+    const counts = await client.next(isType('counts'));
+    const added = client.frames.filter(isType('added'));
+    assert.deepEqual(added.map((e) => e.data.message.subject), ['for alice']);
+    assert.ok(counts.data.inboxes.some((i) => i.name === 'bob'));
+    client.close();
+  });
+
+  test('refuses a foreign Origin with 403 at the upgrade; the own origin, configured ones and non-browsers connect', async () => {
+    const port = server.http.port;
+    assert.equal(await upgradeStatus(wsUrl, { Origin: 'https://evil.example' }), 403);
+    assert.equal(await upgradeStatus(wsUrl, { Origin: 'null' }), 403);
+    assert.equal(await upgradeStatus(wsUrl, { Origin: `http://127.0.0.1:${port + 1}` }), 403);
+    assert.equal(await upgradeStatus(wsUrl, { Origin: `http://127.0.0.1:${port}` }), 101);
+    assert.equal(await upgradeStatus(wsUrl, { Origin: 'http://localhost:5173' }), 101);
+    assert.equal(await upgradeStatus(wsUrl, {}), 101);
+    assert.equal(await upgradeStatus(`${wsUrl}?since=abc`, {}), 400);
+  });
+
+  test('a plain GET of the stream answers 426 with how to connect', async () => {
+    const res = await fetch(`${server.httpUrl}/api/events`);
+    assert.equal(res.status, 426);
+    assert.match(((await res.json()) as { message: string }).message, /WebSocket/);
+  });
+
+  test('drops a stalled client while the others keep receiving every event', async () => {
+    const stalled = await EventClient.connect(wsUrl);
+    const healthy = await EventClient.connect(wsUrl);
+    await stalled.next(isType('hello'));
+    await healthy.next(isType('hello'));
+    const start = healthy.frames.length;
+    // Stop reading: the kernel buffers fill, then the server's send queue grows past its bound.
+    stalled.ws.pause();
+    let stalledGone = false;
+    void stalled.closed.then(() => (stalledGone = true));
+    const padding = 'x'.repeat(16 * 1024);
+    let sent = 0;
+    while (sent < 4000) {
+      for (let i = 0; i < 50; i++, sent++) {
+        server.store.add({ raw: rawMessage(`${sent} ${padding}`), envelope: ENVELOPE, inbox: 'default' });
+      }
+      await nextTurn();
+      if (server.app.events.clientCount < 2) break;
+    }
+    assert.ok(sent < 4000, 'the stalled client was dropped before 4000 messages of 16 KiB');
+    const last = await healthy.next((e): e is Extract<MailpenEvent, { type: 'added' }> => e.type === 'added' && e.data.message.subject.startsWith(`${sent - 1} `), start, 15000);
+    const added = healthy.frames.slice(start).filter(isType('added'));
+    assert.equal(added.length, sent, 'the healthy client received every event');
+    assert.ok(last);
+    stalled.ws.resume();
+    assert.equal(await stalled.closed, 1006, 'the stalled client was cut off, not closed politely');
+    assert.ok(stalledGone);
+    assert.ok(stalled.frames.filter(isType('added')).length < sent, 'the stalled client did not get everything');
+    healthy.close();
+  });
+
+  test('closes every socket with 1001 when the server shuts down', async () => {
+    const own = await startTestServer();
+    const client = await EventClient.connect(`ws://127.0.0.1:${own.http.port}/api/events`);
+    await client.next(isType('hello'));
+    await own.close();
+    assert.equal(await client.closed, 1001);
+  });
+});
+
