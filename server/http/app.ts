@@ -7,7 +7,13 @@ import type { Logger } from '../log.js';
 import type { MessageStore } from '../store/store.js';
 import { healthRoutes } from './routes/health.js';
 import { attachEventStream } from './routes/events.js';
-import { errorHandler, notFoundHandler } from './errors.js';
+import { security, admitUpgrade } from './security.js';
+import { openApiDocs } from './routes/docs.js';
+import { messageRoutes } from './routes/messages.js';
+import { messageContentRoutes } from './routes/message-content.js';
+import { inboxRoutes } from './routes/inboxes.js';
+import { MessageSummarySchema } from './schemas.js';
+import { ErrorBody, errorHandler, notFoundHandler } from './errors.js';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -40,7 +46,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
 
+  app.addSchema(ErrorBody);
+  app.addSchema(MessageSummarySchema);
+  // First: swagger builds the OpenAPI document from the routes registered after it.
+  await app.register(openApiDocs, deps);
   await app.register(healthRoutes, deps);
+  // /api/v1 and /api/v2 stay free for Mailpit- and MailHog-compatible APIs.
+  const api = { ...deps, prefix: '/api' };
+  await app.register(messageRoutes, api);
+  await app.register(messageContentRoutes, api);
+  await app.register(inboxRoutes, api);
   attachEventStream(app, deps);
   return app;
 }

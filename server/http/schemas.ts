@@ -1,0 +1,130 @@
+// The API's shapes on the wire, as TypeBox schemas: fastify validates requests and serializes
+// responses with them, the OpenAPI document is generated from them, and the handlers' types
+// are derived from them (Static<>), never written a second time.
+import { Type, type Static } from '@sinclair/typebox';
+import { ErrorBody } from './errors.js';
+
+export const ErrorRef = Type.Ref(ErrorBody.$id!);
+
+export const AddressSchema = Type.Object({ name: Type.String(), address: Type.String() });
+
+export const MessageSummarySchema = Type.Object(
+  {
+    id: Type.String(),
+    inbox: Type.String(),
+    receivedAt: Type.String({ format: 'date-time' }),
+    from: Type.Union([AddressSchema, Type.Null()]),
+    to: Type.Array(AddressSchema),
+    cc: Type.Array(AddressSchema),
+    subject: Type.String(),
+    date: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'the Date header' }),
+    messageId: Type.Union([Type.String(), Type.Null()]),
+    snippet: Type.String(),
+    size: Type.Integer({ description: 'raw size in bytes' }),
+    attachments: Type.Integer({ description: 'count of attachment parts' }),
+    read: Type.Boolean(),
+    envelope: Type.Object({ from: Type.String(), to: Type.Array(Type.String()) }, { description: 'MAIL FROM and every RCPT TO (Bcc included)' }),
+    problems: Type.Array(Type.String(), { description: 'what could not be parsed' }),
+  },
+  { $id: 'MessageSummary' },
+);
+export type MessageSummaryWire = Static<typeof MessageSummarySchema>;
+const SummaryRef = Type.Ref('MessageSummary');
+
+export const PartSchema = Type.Object({
+  partId: Type.String(),
+  filename: Type.Union([Type.String(), Type.Null()]),
+  contentType: Type.String(),
+  size: Type.Integer(),
+  contentId: Type.Union([Type.String(), Type.Null()]),
+  disposition: Type.Union([Type.Literal('inline'), Type.Literal('attachment')]),
+});
+
+export const MessageSchema = Type.Object({
+  ...MessageSummarySchema.properties,
+  replyTo: Type.Array(AddressSchema),
+  headers: Type.Array(Type.Object({ name: Type.String(), value: Type.String() }), { description: 'every header in order, decoded, repeats kept' }),
+  text: Type.Union([Type.String(), Type.Null()]),
+  html: Type.Union([Type.String(), Type.Null()]),
+  parts: Type.Array(PartSchema),
+});
+export type MessageWire = Static<typeof MessageSchema>;
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+export type IdParams = Static<typeof IdParams>;
+
+export const PartParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }), partId: Type.String({ minLength: 1, maxLength: 64 }) });
+export type PartParams = Static<typeof PartParams>;
+
+const Q = Type.String({ maxLength: 2000, description: 'search query; see README "Search syntax"' });
+const InboxName = Type.String({ minLength: 1, maxLength: 256 });
+
+export const ListQuery = Type.Object({
+  inbox: Type.Optional(InboxName),
+  q: Type.Optional(Q),
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
+  cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'the `next` of the previous page' })),
+});
+export type ListQuery = Static<typeof ListQuery>;
+
+export const ListResponse = Type.Object({
+  total: Type.Integer({ description: 'messages that match, over the whole store' }),
+  unread: Type.Integer(),
+  messages: Type.Array(SummaryRef),
+  next: Type.Union([Type.String(), Type.Null()], { description: 'pass as `cursor` for the next page; null on the last one' }),
+});
+
+export const ReadBody = Type.Object({ read: Type.Boolean() }, { additionalProperties: false });
+export type ReadBody = Static<typeof ReadBody>;
+
+export const BulkReadBody = Type.Object(
+  {
+    read: Type.Boolean(),
+    ids: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100000 })),
+    q: Type.Optional(Q),
+    inbox: Type.Optional(InboxName),
+  },
+  { additionalProperties: false, description: 'either ids, or a query (q and/or inbox; neither means every message)' },
+);
+export type BulkReadBody = Static<typeof BulkReadBody>;
+
+export const SelectQuery = Type.Object({ inbox: Type.Optional(InboxName), q: Type.Optional(Q) });
+export type SelectQuery = Static<typeof SelectQuery>;
+
+export const DeletedResponse = Type.Object({ deleted: Type.Integer({ description: 'messages deleted' }) });
+export const UpdatedResponse = Type.Object({ updated: Type.Integer({ description: 'messages whose read flag changed' }) });
+
+export const RawQuery = Type.Object({ download: Type.Optional(Type.String({ description: 'present: sent as <id>.eml' })) });
+export type RawQuery = Static<typeof RawQuery>;
+
+export const LinksResponse = Type.Object({ links: Type.Array(Type.String(), { description: 'HTML hrefs, then URLs in the text; in order, without repeats' }) });
+
+export const UploadQuery = Type.Object({ inbox: Type.Optional(InboxName) });
+export type UploadQuery = Static<typeof UploadQuery>;
+export const UploadResponse = Type.Object({ ids: Type.Array(Type.String()) });
+
+export const InboxesResponse = Type.Object({
+  inboxes: Type.Array(Type.Object({ name: Type.String(), total: Type.Integer(), unread: Type.Integer() })),
+});
+
+export const WaitQuery = Type.Object({
+  q: Type.Optional(Q),
+  inbox: Type.Optional(InboxName),
+  after: Type.Optional(Type.String({ maxLength: 64, description: 'a message id, or a time (ISO 8601 or epoch ms); default: now' })),
+  timeout: Type.Number({ minimum: 0, maximum: 60, default: 10, description: 'seconds' }),
+});
+export type WaitQuery = Static<typeof WaitQuery>;
+
+export const InfoResponse = Type.Object({
+  version: Type.String(),
+  startedAt: Type.String({ format: 'date-time' }),
+  uptime: Type.Number({ description: 'seconds' }),
+  ports: Type.Object({ smtp: Type.Integer(), smtps: Type.Union([Type.Integer(), Type.Null()]), http: Type.Integer() }),
+  limits: Type.Object({
+    maxMessages: Type.Integer(),
+    maxBytes: Type.Integer(),
+    maxMessageSize: Type.Integer(),
+    maxRecipients: Type.Integer(),
+  }),
+  counts: Type.Object({ messages: Type.Integer(), unread: Type.Integer(), bytes: Type.Integer(), inboxes: Type.Integer(), waiters: Type.Integer() }),
+});

@@ -1,0 +1,37 @@
+// What a request's `q`, `inbox` and `:id` select, turned into store terms; a query that does
+// not parse and an id that is not there become the client errors they are.
+import type { MessageStore, StoredMessage } from '../store/store.js';
+import { compileSearch, type MessagePredicate } from '../search/match.js';
+import { QueryError } from '../search/query.js';
+import { HttpError } from './errors.js';
+
+export interface Selection {
+  inbox: string | undefined;
+  /** Undefined when the query selects everything, so the store can answer counts from its counters. */
+  match: MessagePredicate | undefined;
+}
+
+export function selection(store: MessageStore, q: string | undefined, inbox: string | undefined): Selection {
+  if (q === undefined || q.trim() === '') return { inbox, match: undefined };
+  try {
+    return { inbox, match: compileSearch(q, store) };
+  } catch (err) {
+    if (err instanceof QueryError) throw new HttpError(400, `invalid q: ${err.message}`);
+    throw err;
+  }
+}
+
+export function findMessage(store: MessageStore, id: string): StoredMessage {
+  const message = store.get(id);
+  if (!message) throw new HttpError(404, `no message ${JSON.stringify(id)}`);
+  return message;
+}
+
+/** Ids of every message selected, newest first; for bulk changes, which must know them all. */
+export function selectedIds(store: MessageStore, sel: Selection): string[] {
+  const ids: string[] = [];
+  store.forEachNewest((m) => {
+    if (!sel.match || sel.match(m)) ids.push(m.id);
+  }, sel.inbox);
+  return ids;
+}
