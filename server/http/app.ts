@@ -48,6 +48,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   app.addSchema(ErrorBody);
   app.addSchema(MessageSummarySchema);
+  // Before any route: its hooks (Host, cross-site, auth, headers) apply to every request.
+  await app.register(security, deps);
   // First: swagger builds the OpenAPI document from the routes registered after it.
   await app.register(openApiDocs, deps);
   await app.register(healthRoutes, deps);
@@ -56,6 +58,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(messageRoutes, api);
   await app.register(messageContentRoutes, api);
   await app.register(inboxRoutes, api);
-  attachEventStream(app, deps);
+  attachEventStream(app, {
+    ...deps,
+    // The upgrade never reaches fastify's hooks: the same Host and credentials check, there.
+    authorize: (req) => {
+      const refusal = admitUpgrade(req, deps.config);
+      return refusal && { status: refusal.statusCode === 401 ? 401 : 403, message: refusal.message };
+    },
+  });
   return app;
 }
