@@ -1,0 +1,65 @@
+// `npm run bench [-- scenario...] [-- --small]`: runs the scenarios, prints a table, and writes
+// the figures as JSON to bench/results/. A benchmark, not a test: it exits 0 on a slow machine
+// and says which targets were missed. MAILPEN_BENCH_SMALL=1 is the same as --small.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ingest } from './scenarios/ingest.js';
+import { memory } from './scenarios/memory.js';
+import type { Row, RunConfig, ScenarioResult } from './report.js';
+
+const SCENARIOS: Record<string, (run: RunConfig) => Promise<ScenarioResult>> = {
+  ingest,
+  memory,
+};
+/** What runs when no scenario is named; soak is opt-in. */
+const DEFAULT = Object.keys(SCENARIOS).filter((s) => s !== 'soak');
+
+const args = process.argv.slice(2);
+const small = args.includes('--small') || process.env.MAILPEN_BENCH_SMALL === '1';
+const named = args.filter((a) => !a.startsWith('--'));
+const unknown = named.filter((n) => !(n in SCENARIOS));
+if (unknown.length > 0) {
+  console.error(`unknown scenario ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+  process.exit(2);
+}
+const chosen = named.length > 0 ? named : DEFAULT;
+const run: RunConfig = { small, log: (line) => console.error(`  ${line}`) };
+
+const rows: Row[] = [];
+const figures: Record<string, unknown> = {};
+const started = Date.now();
+for (const name of chosen) {
+  console.error(`${name}${small ? ' (small)' : ''}...`);
+  const t0 = Date.now();
+  try {
+    const result = await SCENARIOS[name]!(run);
+    rows.push(...result.rows);
+    figures[name] = { ...result.figures, seconds: (Date.now() - t0) / 1000 };
+  } catch (err) {
+    // A scenario that breaks is reported, not fatal: the others still tell something.
+    const message = err instanceof Error ? err.stack ?? err.message : String(err);
+    console.error(`  ${name} failed: ${message}`);
+    rows.push({ scenario: name, figure: 'error', value: message.split('\n')[0]!, target: '', met: null });
+    figures[name] = { error: message };
+  }
+}
+
+const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? '', memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version };
+printTable(rows);
+const out = join(dirname(fileURLToPath(import.meta.url)), 'results');
+mkdirSync(out, { recursive: true });
+const file = join(out, `bench-${new Date(started).toISOString().replace(/[:.]/g, '-')}${small ? '-small' : ''}.json`);
+writeFileSync(file, JSON.stringify({ startedAt: new Date(started).toISOString(), small, machine, rows, figures }, null, 2) + '\n');
+console.log(`\n${machine.cpus} CPUs (${machine.cpu}), node ${machine.node}; figures written to ${file}`);
+
+function printTable(table: Row[]): void {
+  const head: Row = { scenario: 'scenario', figure: 'figure', value: 'value', target: 'target', met: null };
+  const mark = (r: Row): string => (r === head ? 'met' : r.met === null ? '' : r.met ? 'yes' : 'NO');
+  const all = [head, ...table];
+  const w = (k: keyof Omit<Row, 'met'>): number => Math.max(...all.map((r) => r[k].length));
+  for (const r of all) {
+    console.log(`${r.scenario.padEnd(w('scenario'))}  ${r.figure.padEnd(w('figure'))}  ${r.value.padStart(w('value'))}  ${r.target.padEnd(w('target'))}  ${mark(r)}`);
+  }
+}
