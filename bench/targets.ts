@@ -34,7 +34,8 @@ export type TargetRequest =
   | { id: number; cmd: 'settled' }
   | { id: number; cmd: 'stop' };
 
-type Req<C extends TargetRequest['cmd']> = Omit<Extract<TargetRequest, { cmd: C }>, 'id'>;
+/** A request before it is numbered. */
+type Unnumbered = TargetRequest extends infer T ? (T extends TargetRequest ? Omit<T, 'id'> : never) : never;
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -79,7 +80,7 @@ export class Target {
     return new Target(kind, child, ready);
   }
 
-  #ask<C extends TargetRequest['cmd']>(req: Req<C>): Promise<Record<string, unknown>> {
+  #ask(req: Unnumbered): Promise<Record<string, unknown>> {
     const id = this.#nextId++;
     return new Promise((resolvePromise, reject) => {
       this.#pending.set(id, resolvePromise);
