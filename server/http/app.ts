@@ -12,6 +12,10 @@ import { openApiDocs } from './routes/docs.js';
 import { messageRoutes } from './routes/messages.js';
 import { messageContentRoutes } from './routes/message-content.js';
 import { inboxRoutes } from './routes/inboxes.js';
+import { uploadRoutes } from './routes/upload.js';
+import { waitRoutes } from './routes/wait.js';
+import { infoRoutes } from './routes/info.js';
+import { Waiters } from './waiters.js';
 import { MessageSummarySchema } from './schemas.js';
 import { ErrorBody, errorHandler, notFoundHandler } from './errors.js';
 
@@ -57,7 +61,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const api = { ...deps, prefix: '/api' };
   await app.register(messageRoutes, api);
   await app.register(messageContentRoutes, api);
+  await app.register(uploadRoutes, api);
   await app.register(inboxRoutes, api);
+  // One store subscription for every long-poll; they are answered (503) before the server stops.
+  const waiters = new Waiters(deps.store);
+  app.addHook('preClose', async () => waiters.close());
+  await app.register(waitRoutes, { ...api, waiters });
+  await app.register(infoRoutes, { ...api, waiters });
   attachEventStream(app, {
     ...deps,
     // The upgrade never reaches fastify's hooks: the same Host and credentials check, there.

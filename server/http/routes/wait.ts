@@ -1,0 +1,75 @@
+// GET /api/wait: long-poll until a message matching q (and inbox) exists that arrived after a
+// point. Messages that arrived between that point and the call count, so a test that sends first
+// and waits second never races.
+import type { App, AppDeps } from '../app.js';
+import type { MessageStore, StoredMessage } from '../../store/store.js';
+import { ErrorRef, WaitQuery } from '../schemas.js';
+import { Type } from '@sinclair/typebox';
+import { HttpError } from '../errors.js';
+import { selection } from '../selection.js';
+import { parseInstant, QueryError } from '../../search/query.js';
+import type { Waiters } from '../waiters.js';
+
+/** After a message (by seq), or at/after a moment (received at or after it, epoch ms). */
+type Point = { seq: number } | { time: number };
+
+function resolvePoint(store: MessageStore, after: string | undefined): Point {
+  // "Now": every message stored from here on; JS runs this handler to its first await without interruption.
+  if (after === undefined || after === '') return { seq: store.nextSeq() - 1 };
+  const message = store.get(after);
+  if (message) return { seq: message.seq };
+  try {
+    return { time: parseInstant('after', after) };
+  } catch (err) {
+    if (!(err instanceof QueryError)) throw err;
+  }
+  if (/^[A-Za-z0-9_-]{12}$/.test(after)) throw new HttpError(404, `after: no message ${JSON.stringify(after)} (deleted?); pass a time instead`);
+  throw new HttpError(400, `after: ${JSON.stringify(after)} is neither a message id nor a time (2024-05-31T14:30:00Z or epoch milliseconds)`);
+}
+
+function isAfter(point: Point, m: StoredMessage): boolean {
+  return 'seq' in point ? m.seq > point.seq : m.receivedAt >= point.time;
+}
+
+export async function waitRoutes(app: App, { store, waiters }: AppDeps & { waiters: Waiters }): Promise<void> {
+  app.get(
+    '/wait',
+    {
+      schema: {
+        summary: 'Wait for a message matching q/inbox that arrived after `after` (default: now); 408 on timeout',
+        tags: ['messages'],
+        querystring: WaitQuery,
+        response: { 200: Type.Ref('MessageSummary'), 400: ErrorRef, 404: ErrorRef, 408: ErrorRef },
+      },
+    },
+    async (request, reply) => {
+      const { q, inbox, after, timeout } = request.query;
+      const sel = selection(store, q, inbox);
+      const point = resolvePoint(store, after);
+      const accepts = (m: StoredMessage): boolean =>
+        isAfter(point, m) && (sel.inbox === undefined || m.inbox === sel.inbox) && (sel.match === undefined || sel.match(m));
+
+      // Already there: the oldest match after the point, found walking back from the newest.
+      let found: StoredMessage | undefined;
+      store.forEachNewest((m) => {
+        if (!isAfter(point, m)) return false;
+        if (accepts(m)) found = m;
+        return true;
+      }, sel.inbox);
+      if (found) return store.summary(found);
+
+      const outcome = await waiters.wait(accepts, timeout * 1000, reply.raw);
+      switch (outcome.kind) {
+        case 'message':
+          return store.summary(outcome.message);
+        case 'timeout':
+          throw new HttpError(408, `no matching message arrived within ${timeout} s`);
+        case 'closing':
+          throw new HttpError(503, 'the server is shutting down');
+        case 'gone':
+          // Nobody is listening any more; the answer goes to a closed socket.
+          throw new HttpError(408, 'the client closed the connection');
+      }
+    },
+  );
+}
