@@ -7,10 +7,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ingest } from './scenarios/ingest.js';
 import { memory } from './scenarios/memory.js';
+import { large } from './scenarios/large.js';
 import type { Row, RunConfig, ScenarioResult } from './report.js';
 
 const SCENARIOS: Record<string, (run: RunConfig) => Promise<ScenarioResult>> = {
   ingest,
+  large,
   memory,
 };
 /** What runs when no scenario is named; soak is opt-in. */
