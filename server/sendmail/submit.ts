@@ -65,7 +65,7 @@ export async function submit(s: Submission): Promise<string> {
         {
           from: s.sender,
           to: s.recipients,
-          size: s.message.length,
+          // No SIZE: nodemailer would refuse a large message itself with a vaguer reason than Mailpen's 552.
           use8BitMime: s.message.some((byte) => byte > 0x7f),
         },
         s.message,
@@ -100,6 +100,8 @@ function statusOf(err: SmtpError): number {
   const code = err.responseCode;
   if (typeof code === 'number') return code >= 500 ? EX_UNAVAILABLE : code >= 400 ? EX_TEMPFAIL : EX_PROTOCOL;
   if (err.code === 'EDNS') return EX_NOHOST;
+  // The client's own checks of what it was given, before the server had a say: retrying cannot help.
+  if (err.code === 'EMESSAGE' || err.code === 'EENVELOPE') return EX_UNAVAILABLE;
   if (err.code === 'EPROTOCOL') return EX_PROTOCOL;
   return EX_TEMPFAIL;
 }
