@@ -15,6 +15,7 @@ import { inboxRoutes } from './routes/inboxes.js';
 import { uploadRoutes } from './routes/upload.js';
 import { waitRoutes } from './routes/wait.js';
 import { infoRoutes } from './routes/info.js';
+import { uiRoutes } from './routes/ui.js';
 import { Waiters } from './waiters.js';
 import { MessageSummarySchema } from './schemas.js';
 import { ErrorBody, errorHandler, notFoundHandler } from './errors.js';
@@ -68,6 +69,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.addHook('preClose', async () => waiters.close());
   await app.register(waitRoutes, { ...api, waiters });
   await app.register(infoRoutes, { ...api, waiters });
+  // The inbox page at / (last: its page fallback answers only what no route above claims).
+  await app.register(uiRoutes, deps);
   attachEventStream(app, {
     ...deps,
     // The upgrade never reaches fastify's hooks: the same Host and credentials check, there.

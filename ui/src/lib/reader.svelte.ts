@@ -1,0 +1,109 @@
+// The open message: its JSON from the API, which view of it is shown, and at what preview width.
+import { api, type Message } from './api.ts';
+
+export type ReaderView = 'html' | 'text' | 'headers' | 'raw';
+export type PreviewWidth = 'phone' | 'tablet' | 'desktop';
+
+export const PREVIEW_WIDTHS: Record<PreviewWidth, { label: string; px: number | null }> = {
+  phone: { label: 'Phone', px: 375 },
+  tablet: { label: 'Tablet', px: 768 },
+  desktop: { label: 'Desktop', px: null },
+};
+
+export class Reader {
+  #id = $state<string | null>(null);
+  #message = $state.raw<Message | null>(null);
+  #loading = $state(false);
+  #error = $state<string | null>(null);
+  #view = $state<ReaderView>('html');
+  #width = $state<PreviewWidth>('desktop');
+  #raw = $state<string | null>(null);
+  #rawError = $state<string | null>(null);
+  #abort: AbortController | null = null;
+
+  get id(): string | null {
+    return this.#id;
+  }
+  get message(): Message | null {
+    return this.#message;
+  }
+  get loading(): boolean {
+    return this.#loading;
+  }
+  get error(): string | null {
+    return this.#error;
+  }
+  get view(): ReaderView {
+    return this.#view;
+  }
+  get width(): PreviewWidth {
+    return this.#width;
+  }
+  get raw(): string | null {
+    return this.#raw;
+  }
+  get rawError(): string | null {
+    return this.#rawError;
+  }
+
+  /** Loads the message; resolves with it (null when it is gone or another one was opened meanwhile). */
+  async open(id: string): Promise<Message | null> {
+    this.#abort?.abort();
+    const abort = new AbortController();
+    this.#abort = abort;
+    this.#id = id;
+    this.#loading = true;
+    this.#error = null;
+    this.#raw = null;
+    this.#rawError = null;
+    try {
+      const message = await api.message(id, abort.signal);
+      if (abort.signal.aborted) return null;
+      this.#message = message;
+      if (this.#view === 'html' && message.html === null) this.#view = 'text';
+      if (this.#view === 'raw') void this.#loadRaw();
+      return message;
+    } catch (err) {
+      if (abort.signal.aborted) return null;
+      this.#message = null;
+      this.#error = `could not open the message: ${(err as Error).message}`;
+      return null;
+    } finally {
+      if (!abort.signal.aborted) this.#loading = false;
+    }
+  }
+
+  close(): void {
+    this.#abort?.abort();
+    this.#abort = null;
+    this.#id = null;
+    this.#message = null;
+    this.#loading = false;
+    this.#error = null;
+  }
+
+  show(view: ReaderView): void {
+    this.#view = view;
+    if (view === 'raw' && this.#raw === null) void this.#loadRaw();
+  }
+
+  setWidth(width: PreviewWidth): void {
+    this.#width = width;
+  }
+
+  /** Keeps the shown read flag in step with the list. */
+  setRead(read: boolean): void {
+    if (this.#message && this.#message.read !== read) this.#message = { ...this.#message, read };
+  }
+
+  async #loadRaw(): Promise<void> {
+    const id = this.#id;
+    if (id === null) return;
+    try {
+      const raw = await api.raw(id);
+      if (this.#id === id) this.#raw = raw;
+    } catch (err) {
+      if (this.#id === id) this.#rawError = `could not load the source: ${(err as Error).message}`;
+    }
+  }
+}
