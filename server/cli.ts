@@ -1,8 +1,19 @@
 #!/usr/bin/env node
 // The `mailpen` command: runs the server, or with `sendmail` as its first word, submits one message.
+// Only the light config module is imported up front; see stopSignal() for why the rest loads later.
 import { ConfigError, helpText, loadConfig } from './config.js';
-import { createLogger } from './log.js';
-import { start, VERSION } from './main.js';
+
+/**
+ * The first SIGINT or SIGTERM. Installed before the server's modules load and before it starts:
+ * as PID 1 in a container, a signal that finds no handler is ignored, so a `docker stop` during
+ * startup used to wait out its whole timeout (10 s) and end in SIGKILL.
+ */
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+}
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'sendmail') {
@@ -14,6 +25,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (argv.includes('--version')) {
+    const { VERSION } = await import('./main.js');
     process.stdout.write(VERSION + '\n');
     return 0;
   }
@@ -27,19 +39,16 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  const stopping = stopSignal();
+  const [{ createLogger }, { start }] = await Promise.all([import('./log.js'), import('./main.js')]);
   const log = createLogger(config);
   const mailpen = await start(config, log);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      log.info({ signal }, 'shutting down');
-      // A second signal means "now".
-      process.once('SIGINT', () => process.exit(130));
-      process.once('SIGTERM', () => process.exit(143));
-      void mailpen.close().then(resolve);
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  const signal = await stopping;
+  log.info({ signal }, 'shutting down');
+  // A second signal means "now".
+  process.once('SIGINT', () => process.exit(130));
+  process.once('SIGTERM', () => process.exit(143));
+  await mailpen.close();
   log.flush?.();
   return 0;
 }
