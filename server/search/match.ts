@@ -2,7 +2,6 @@
 // case-insensitively on decoded values (RFC 2047 subjects and names are decoded at ingest, bodies
 // by the store's scan), with whitespace in a phrase matching any run of whitespace.
 import type { MessageStore, StoredMessage } from '../store/store.js';
-import type { Address } from '../store/types.js';
 import { readHeaderBlock, decodeWords } from '../mail/headers.js';
 import { parseQuery, type Query } from './query.js';
 
@@ -23,8 +22,23 @@ function pattern(value: string): RegExp {
   return new RegExp(escaped, 'iu');
 }
 
-function addressMatches(re: RegExp, a: Address | null): boolean {
-  return a !== null && (re.test(a.address) || re.test(a.name));
+/**
+ * Whether a message's body text or attachment names match. The store's word index answers
+ * without reading bodies: exactly for a term of word characters, as a shortlist to check
+ * otherwise (bench: a free-text search at 100,000 messages went from seconds to milliseconds).
+ */
+function bodyMatcher(value: string, re: RegExp, store: MessageStore): MessagePredicate {
+  const read = (m: StoredMessage): boolean => {
+    const body = store.body(m);
+    return re.test(body.text) || body.filenames.some((f) => re.test(f));
+  };
+  let candidates: ReturnType<MessageStore['bodyCandidates']> | undefined;
+  return (m) => {
+    // Looked up on first use: a query whose other terms reject everything never asks.
+    if (candidates === undefined) candidates = store.bodyCandidates(value);
+    if (candidates === null) return read(m);
+    return candidates.has(m) && (candidates.exact || read(m));
+  };
 }
 
 function compile(query: Query, store: MessageStore): MessagePredicate {
@@ -33,27 +47,25 @@ function compile(query: Query, store: MessageStore): MessagePredicate {
       return () => true;
     case 'text': {
       const re = pattern(query.value);
+      const body = bodyMatcher(query.value, re, store);
       return (m) => {
-        const h = m.headers;
-        if (re.test(h.subject) || addressMatches(re, h.from) || h.to.some((a) => addressMatches(re, a)) || h.cc.some((a) => addressMatches(re, a))) return true;
-        if (re.test(m.envelope.mailFrom) || m.envelope.rcptTo.some((r) => re.test(r))) return true;
-        const body = store.body(m);
-        return re.test(body.text) || body.filenames.some((f) => re.test(f));
+        const f = store.searchFields(m);
+        return re.test(f.subject) || re.test(f.from) || re.test(f.to) || body(m);
       };
     }
     case 'field': {
       const re = pattern(query.value);
+      // The store keeps these per message, the parts of each joined by NUL (see SearchFields).
       switch (query.field) {
         case 'from':
-          return (m) => addressMatches(re, m.headers.from) || re.test(m.envelope.mailFrom);
+          return (m) => re.test(store.searchFields(m).from);
         case 'to':
           // Envelope recipients too: that is the only place a Bcc recipient appears.
-          return (m) =>
-            m.headers.to.some((a) => addressMatches(re, a)) || m.headers.cc.some((a) => addressMatches(re, a)) || m.envelope.rcptTo.some((r) => re.test(r));
+          return (m) => re.test(store.searchFields(m).to);
         case 'cc':
-          return (m) => m.headers.cc.some((a) => addressMatches(re, a));
+          return (m) => re.test(store.searchFields(m).cc);
         case 'subject':
-          return (m) => re.test(m.headers.subject);
+          return (m) => re.test(store.searchFields(m).subject);
         case 'inbox': {
           const inbox = query.value.toLowerCase();
           return (m) => m.inbox.toLowerCase() === inbox;

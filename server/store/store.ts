@@ -17,8 +17,36 @@ export interface StoredMessage {
   /** The bytes exactly as received. */
   readonly raw: Buffer;
   readonly envelope: Envelope;
+  /**
+   * Read from the raw header block when asked, with the most recent few thousand kept: holding
+   * the parsed headers of every message cost about 1 KB each (bench: memory). Code that looks at
+   * every message uses searchFields() instead.
+   */
   readonly headers: HeaderSummary;
   read: boolean;
+}
+
+/**
+ * What the search looks at in a message's headers and envelope: decoded, in their own case,
+ * the parts of each joined by NUL (which no decoded value carries) so a pattern cannot match
+ * across two of them. Kept per message, a few hundred bytes, instead of the parsed headers.
+ */
+export interface SearchFields {
+  /** From's name and address, and MAIL FROM. */
+  from: string;
+  /** To's and Cc's names and addresses, and every RCPT TO (so Bcc is found). */
+  to: string;
+  /** Cc's names and addresses. */
+  cc: string;
+  subject: string;
+}
+
+/** Which messages' bodies may hold a search term. */
+export interface BodyCandidates {
+  /** False: surely not. True: it may; unless `exact`, check the body itself. */
+  has(message: StoredMessage): boolean;
+  /** Whether `has` is the answer itself (a term of word characters only). */
+  exact: boolean;
 }
 
 export interface MessageRef {
@@ -75,8 +103,17 @@ export interface MessageStore {
   get(id: string): StoredMessage | undefined;
   /** The summary that lists and events carry. Reads the body (once, cached) for snippet and attachments. */
   summary(message: StoredMessage): MessageSummary;
-  /** Body text for search and snippets; computed once, lazily, and cached. */
+  /** Body text, snippet and attachment count, read from the raw bytes on demand (a few recent ones cached). */
   body(message: StoredMessage): BodyScan;
+  /** The header and envelope values that field terms and free text are matched against. */
+  searchFields(message: StoredMessage): SearchFields;
+  /**
+   * The messages whose body text or attachment names may contain `term` (case-insensitive
+   * substring), from the body index; null when the index cannot narrow it (check every body).
+   */
+  bodyCandidates(term: string): BodyCandidates | null;
+  /** Resolves once every stored message is indexed for search (indexing runs when SMTP is idle). */
+  settled(): Promise<void>;
   list(options: ListOptions): ListPage;
   /** Newest first; stops when the callback returns false. */
   forEachNewest(fn: (message: StoredMessage) => boolean | void, inbox?: string): void;
