@@ -8,12 +8,15 @@ import { fileURLToPath } from 'node:url';
 import { ingest } from './scenarios/ingest.js';
 import { memory } from './scenarios/memory.js';
 import { large } from './scenarios/large.js';
+import { api } from './scenarios/api.js';
+import { releaseLoaded } from './loaded.js';
 import type { Row, RunConfig, ScenarioResult } from './report.js';
 
 const SCENARIOS: Record<string, (run: RunConfig) => Promise<ScenarioResult>> = {
   ingest,
   large,
   memory,
+  api,
 };
 /** What runs when no scenario is named; soak is opt-in. */
 const DEFAULT = Object.keys(SCENARIOS).filter((s) => s !== 'soak');
@@ -47,6 +50,8 @@ for (const name of chosen) {
     figures[name] = { error: message };
   }
 }
+
+await releaseLoaded();
 
 const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? '', memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version };
 printTable(rows);

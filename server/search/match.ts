@@ -37,7 +37,8 @@ function bodyMatcher(value: string, re: RegExp, store: MessageStore): MessagePre
     // Looked up on first use: a query whose other terms reject everything never asks.
     if (candidates === undefined) candidates = store.bodyCandidates(value);
     if (candidates === null) return read(m);
-    return candidates.has(m) && (candidates.exact || read(m));
+    const has = candidates.has(m);
+    return has === null ? read(m) : has && (candidates.exact || read(m));
   };
 }
 

@@ -230,10 +230,11 @@ export class MemoryStore implements MessageStore {
     // Whatever is still waiting is indexed first: the answer covers every stored message.
     this.#indexPending(Infinity);
     const base = this.#firstSeq();
-    const found = this.#index.lookup(term, base, this.#seq);
+    const end = this.#seq;
+    const found = this.#index.lookup(term, base, end);
     if (!found) return null;
     const { seqs, exact } = found;
-    return { exact, has: (m) => seqs.has(m.seq) };
+    return { exact, has: (m) => (m.seq >= end ? null : seqs.has(m.seq)) };
   }
 
   settled(): Promise<void> {

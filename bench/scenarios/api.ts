@@ -1,0 +1,107 @@
+// Scenario 4: the API with 100,000 messages stored: p50 and p99 of the first page of the list,
+// a `to:` search, a free-text search that has to look into bodies, and fetching one message the
+// first time and again. Also when search is complete after the ingest: the first free-text search
+// right after the last 250 (it indexes whatever the background has not reached) and how long the
+// background indexing still ran.
+import { loadedMailpen } from '../loaded.js';
+import { bodyToken, recipientOf } from '../messages.js';
+import { fmt, percentiles, type Row, type RunConfig, type ScenarioResult } from '../report.js';
+
+interface Timed<T> {
+  ms: number;
+  body: T;
+}
+
+async function timedGet<T>(url: string): Promise<Timed<T>> {
+  const t0 = performance.now();
+  const res = await fetch(url);
+  const body = (await res.json()) as T;
+  const ms = performance.now() - t0;
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${JSON.stringify(body)}`);
+  return { ms, body };
+}
+
+interface ListBody {
+  total: number;
+  messages: Array<{ id: string; subject: string }>;
+}
+
+export async function api(run: RunConfig): Promise<ScenarioResult> {
+  const count = run.small ? 10_000 : 100_000;
+  const loaded = await loadedMailpen(count);
+  const base = `http://127.0.0.1:${loaded.target.http}/api`;
+  const figures: Record<string, unknown> = { count, ingestSeconds: loaded.ingestSeconds };
+
+  // Right after the ingest: a body search must already see every message.
+  const last = count - 1;
+  const first = await timedGet<ListBody>(`${base}/messages?q=${bodyToken(last)}`);
+  if (first.body.total !== 1) throw new Error(`free-text search for the last message found ${first.body.total}`);
+  const sinceIngest = performance.now() - loaded.ingestEndedAt;
+  const settledMs = await loaded.target.settled();
+  figures.firstTextSearchMs = first.ms;
+  figures.firstTextSearchAfterIngestMs = sinceIngest;
+  figures.backgroundIndexMsAfterThat = settledMs;
+
+  const rounds = run.small ? 30 : 100;
+  const measure = async (name: string, url: (i: number) => string, check: (b: ListBody, i: number) => boolean): Promise<{ p50: number; p99: number }> => {
+    // A few untimed calls first, so the figures are of a warm server (JIT, connection).
+    for (let i = 0; i < 5; i++) await timedGet<ListBody>(url(i));
+    const samples: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const r = await timedGet<ListBody>(url(i));
+      if (!check(r.body, i)) throw new Error(`${name}: unexpected answer ${JSON.stringify(r.body).slice(0, 200)}`);
+      samples.push(r.ms);
+    }
+    const p = percentiles(samples);
+    figures[name] = p;
+    run.log(`api ${name}: p50 ${fmt(p.p50, 2)} ms, p99 ${fmt(p.p99, 2)} ms`);
+    return p;
+  };
+
+  const list = await measure('list first page', () => `${base}/messages?limit=50`, (b) => b.total === count && b.messages.length === 50);
+  // Each recipient got every 1000th message.
+  const perRecipient = Math.ceil(count / 1000);
+  const to = await measure('to: search', (i) => `${base}/messages?limit=50&q=${encodeURIComponent(`to:${recipientOf(i * 7)}`)}`, (b) => b.total >= perRecipient - 1 && b.total <= perRecipient);
+  const text = await measure('free-text search (body word)', (i) => `${base}/messages?limit=50&q=${bodyToken((i * 977) % count)}`, (b) => b.total === 1);
+
+  // One message fetched the first time (a full parse) and again (from the parse cache).
+  const page = (await timedGet<ListBody>(`${base}/messages?limit=${Math.min(1000, rounds)}&q=${encodeURIComponent('to:user5@example.test')}`)).body.messages;
+  const firstFetch: number[] = [];
+  const again: number[] = [];
+  for (const m of page) {
+    firstFetch.push((await timedGet(`${base}/messages/${m.id}`)).ms);
+    again.push((await timedGet(`${base}/messages/${m.id}`)).ms);
+  }
+  const f1 = percentiles(firstFetch);
+  const f2 = percentiles(again);
+  figures['get one, first time'] = f1;
+  figures['get one, again'] = f2;
+
+  const scenario = `API at ${count / 1000}k`;
+  const full = count === 100_000;
+  const row = (figure: string, p: { p50: number; p99: number }, limit: number | null): Row => ({
+    scenario,
+    figure,
+    value: `${fmt(p.p50, 2)} / ${fmt(p.p99, 2)} ms`,
+    target: limit === null ? '' : `p50 ≤ ${limit} ms`,
+    met: limit === null || !full ? null : p.p50 <= limit,
+  });
+  return {
+    rows: [
+      row('list, first page (p50 / p99)', list, 5),
+      row('to: search (p50 / p99)', to, 50),
+      row('free-text body search (p50 / p99)', text, 200),
+      row('get one, first time (p50 / p99)', f1, null),
+      row('get one, again (p50 / p99)', f2, null),
+      { scenario, figure: 'first body search right after ingest', value: `${fmt(first.ms, 0)} ms`, target: '', met: null },
+      {
+        scenario,
+        figure: 'body search complete after ingest',
+        value: `${fmt(sinceIngest / 1000, 2)} s`,
+        target: '≤ 60 s',
+        met: full ? sinceIngest <= 60_000 : null,
+      },
+    ],
+    figures,
+  };
+}
