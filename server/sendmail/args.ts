@@ -120,7 +120,7 @@ export const SENDMAIL_USAGE = `Usage: mailpen sendmail [-t] [-i] [-f sender] [-S
 Reads one message on standard input and submits it over SMTP to a Mailpen server.
   -t                recipients from the To, Cc and Bcc headers (added to those given as arguments);
                     the Bcc header is removed from the message but its addresses still receive it
-  -f, -r sender     envelope sender (MAIL FROM); default: the From header's address
+  -f, -r sender     envelope sender (MAIL FROM), '<>' for none; default: the From address, else $USER@host
   -i, -oi           a line with a single dot is not the end of the message
   -bs               speak SMTP on stdin and stdout (what Symfony and Laravel use)
   -S, --smtp-addr   Mailpen's SMTP address, host:port (default: MAILPEN_SENDMAIL_ADDR, else 127.0.0.1:1025)
