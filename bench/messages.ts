@@ -20,9 +20,9 @@ function prng(seed: number): () => number {
   };
 }
 
-/** The word only message `i` carries in its body, for the free-text search. */
+/** The word only message `i` carries in its body, for the free-text search (no other word contains it). */
 export function bodyToken(i: number): string {
-  return `zq${i.toString(36)}token`;
+  return `zq${i}x`;
 }
 
 export function recipientOf(i: number): string {
