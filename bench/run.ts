@@ -9,6 +9,7 @@ import { ingest } from './scenarios/ingest.js';
 import { memory } from './scenarios/memory.js';
 import { large } from './scenarios/large.js';
 import { api } from './scenarios/api.js';
+import { latency } from './scenarios/latency.js';
 import { releaseLoaded } from './loaded.js';
 import type { Row, RunConfig, ScenarioResult } from './report.js';
 
@@ -17,6 +18,7 @@ const SCENARIOS: Record<string, (run: RunConfig) => Promise<ScenarioResult>> = {
   large,
   memory,
   api,
+  latency,
 };
 /** What runs when no scenario is named; soak is opt-in. */
 const DEFAULT = Object.keys(SCENARIOS).filter((s) => s !== 'soak');
