@@ -10,6 +10,7 @@ import { memory } from './scenarios/memory.js';
 import { large } from './scenarios/large.js';
 import { api } from './scenarios/api.js';
 import { latency } from './scenarios/latency.js';
+import { ui } from './scenarios/ui.js';
 import { releaseLoaded } from './loaded.js';
 import type { Row, RunConfig, ScenarioResult } from './report.js';
 
@@ -19,6 +20,7 @@ const SCENARIOS: Record<string, (run: RunConfig) => Promise<ScenarioResult>> = {
   memory,
   api,
   latency,
+  ui,
 };
 /** What runs when no scenario is named; soak is opt-in. */
 const DEFAULT = Object.keys(SCENARIOS).filter((s) => s !== 'soak');
