@@ -1,6 +1,8 @@
-// `npm run bench [-- scenario...] [-- --small]`: runs the scenarios, prints a table, and writes
-// the figures as JSON to bench/results/. A benchmark, not a test: it exits 0 on a slow machine
-// and says which targets were missed. MAILPEN_BENCH_SMALL=1 is the same as --small.
+// `npm run bench [-- scenario...] [-- --small] [-- --strict]`: runs the scenarios, prints a table,
+// and writes the figures as JSON to bench/results/. A benchmark, not a test: it exits 0 on a slow
+// machine and says which targets were missed. MAILPEN_BENCH_SMALL=1 is the same as --small.
+// --strict (CI) exits 1 when a scenario broke (an error, not a slow figure), so the harness
+// cannot rot unnoticed.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -27,6 +29,7 @@ const DEFAULT = Object.keys(SCENARIOS).filter((s) => s !== 'soak');
 
 const args = process.argv.slice(2);
 const small = args.includes('--small') || process.env.MAILPEN_BENCH_SMALL === '1';
+const strict = args.includes('--strict');
 const named = args.filter((a) => !a.startsWith('--'));
 const unknown = named.filter((n) => !(n in SCENARIOS));
 if (unknown.length > 0) {
@@ -39,6 +42,7 @@ const run: RunConfig = { small, log: (line) => console.error(`  ${line}`) };
 const rows: Row[] = [];
 const figures: Record<string, unknown> = {};
 const started = Date.now();
+let broken = 0;
 for (const name of chosen) {
   console.error(`${name}${small ? ' (small)' : ''}...`);
   const t0 = Date.now();
@@ -50,6 +54,7 @@ for (const name of chosen) {
     // A scenario that breaks is reported, not fatal: the others still tell something.
     const message = err instanceof Error ? err.stack ?? err.message : String(err);
     console.error(`  ${name} failed: ${message}`);
+    broken++;
     rows.push({ scenario: name, figure: 'error', value: message.split('\n')[0]!, target: '', met: null });
     figures[name] = { error: message };
   }
@@ -64,6 +69,10 @@ mkdirSync(out, { recursive: true });
 const file = join(out, `bench-${new Date(started).toISOString().replace(/[:.]/g, '-')}${small ? '-small' : ''}.json`);
 writeFileSync(file, JSON.stringify({ startedAt: new Date(started).toISOString(), small, machine, rows, figures }, null, 2) + '\n');
 console.log(`\n${machine.cpus} CPUs (${machine.cpu}), node ${machine.node}; figures written to ${file}`);
+if (strict && broken > 0) {
+  console.error(`${broken} scenario(s) broke`);
+  process.exitCode = 1;
+}
 
 function printTable(table: Row[]): void {
   const head: Row = { scenario: 'scenario', figure: 'figure', value: 'value', target: 'target', met: null };
