@@ -4,6 +4,7 @@
 // exactly the bytes that were sent. Plain Node, no dependencies, so CI can run it anywhere.
 //
 //   node test/container-smoke.mjs http://127.0.0.1:18025 127.0.0.1:11025
+import http from 'node:http';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 
@@ -66,6 +67,17 @@ async function sendOverSmtp(from, to, raw) {
   return done;
 }
 
+/** fetch() will not send a Host header of our choosing; http.request will. */
+function statusWithHost(path, host) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(new URL(path, httpBase), { headers: { host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on('error', reject);
+  });
+}
+
 async function getJson(path) {
   const res = await fetch(new URL(path, httpBase));
   if (!res.ok) fail(`GET ${path} answered ${res.status}: ${await res.text()}`);
@@ -117,7 +129,13 @@ async function main() {
     while (at < raw.length && stored[at] === raw[at]) at++;
     fail(`raw bytes differ from byte ${at}: sent ${raw.length} bytes, got ${stored.length}`);
   }
-  console.log(`container-smoke: ok: message ${queued} (${raw.length} bytes) sent over SMTP ${smtpAddr}, found by search and read back byte for byte from ${httpBase}`);
+  // The image keeps the DNS-rebinding Host check on although it listens on 0.0.0.0.
+  const rebound = await statusWithHost('/api/messages', 'rebind.example:8025');
+  if (rebound !== 421) fail(`a request with Host rebind.example answered ${rebound}, expected 421`);
+  const byServiceName = await statusWithHost('/api/messages', 'mailpen:8025');
+  if (byServiceName !== 200) fail(`a request with Host mailpen (the compose service name) answered ${byServiceName}, expected 200`);
+
+  console.log(`container-smoke: ok: message ${queued} (${raw.length} bytes) sent over SMTP ${smtpAddr}, found by search and read back byte for byte from ${httpBase}; foreign Host refused`);
 }
 
 main().then(
