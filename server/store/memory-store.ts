@@ -239,6 +239,8 @@ export class MemoryStore implements MessageStore {
 
   settled(): Promise<void> {
     if (this.#pendingHead >= this.#pending.length) return Promise.resolve();
+    // Someone waits for the indexing now: its timer keeps the process alive until it is done.
+    this.#indexTimer?.ref();
     return new Promise((resolve) => this.#settledWaiters.push(resolve));
   }
 
@@ -288,8 +290,8 @@ export class MemoryStore implements MessageStore {
       if (this.#pendingHead < this.#pending.length) this.#scheduleIndexing(0);
       else this.#onSettled();
     }, delay);
-    // Indexing never keeps the process alive on its own.
-    this.#indexTimer.unref();
+    // Indexing keeps the process alive only while someone awaits settled().
+    if (this.#settledWaiters.length === 0) this.#indexTimer.unref();
   }
 
   /** Indexes waiting messages for up to `budgetMs`. */
