@@ -33,8 +33,9 @@ export class Reader {
   get error(): string | null {
     return this.#error;
   }
+  /** The chosen view; HTML falls back to text for a message without HTML, and comes back for the next one. */
   get view(): ReaderView {
-    return this.#view;
+    return this.#view === 'html' && this.#message?.html === null ? 'text' : this.#view;
   }
   get width(): PreviewWidth {
     return this.#width;
@@ -60,7 +61,6 @@ export class Reader {
       const message = await api.message(id, abort.signal);
       if (abort.signal.aborted) return null;
       this.#message = message;
-      if (this.#view === 'html' && message.html === null) this.#view = 'text';
       if (this.#view === 'raw') void this.#loadRaw();
       return message;
     } catch (err) {

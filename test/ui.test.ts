@@ -1,0 +1,259 @@
+// The inbox UI in a real headless Chromium against a real Mailpen fed over SMTP by nodemailer.
+// Needs the built UI (dist/ui): `npm test` builds it first; alone, run `npm run build:ui` once.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import nodemailer from 'nodemailer';
+import type { Page } from 'playwright-core';
+import { startTestServer, type TestServer } from './helpers/server.js';
+import { launchBrowser, type TestBrowser } from './helpers/browser.js';
+
+/** A 2x2 red PNG. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP4z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+/** Records every request that reaches it: where a payload in a message would report to. */
+class Sink {
+  readonly hits: string[] = [];
+  #server: Server;
+  #waiters: Array<() => void> = [];
+
+  constructor() {
+    this.#server = createServer((req, res) => {
+      this.hits.push(req.url ?? '');
+      for (const w of this.#waiters.splice(0)) w();
+      if (req.url?.endsWith('.png')) res.writeHead(200, { 'content-type': 'image/png' }).end(PNG);
+      else res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  async waitFor(path: string, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.hits.includes(path)) {
+      if (Date.now() > deadline) throw new Error(`the sink never saw ${path}; it saw ${JSON.stringify(this.hits)}`);
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        setTimeout(resolve, 200).unref();
+      });
+    }
+  }
+
+  close(): Promise<void> {
+    this.#server.closeAllConnections();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+interface ListBody {
+  total: number;
+  messages: { id: string; subject: string; read: boolean }[];
+}
+
+describe('inbox UI in Chromium', () => {
+  let server: TestServer;
+  let chromium: TestBrowser;
+  let page: Page;
+  let transport: nodemailer.Transporter;
+
+  async function idOf(subject: string): Promise<string> {
+    const res = await fetch(`${server.httpUrl}/api/messages?q=${encodeURIComponent(`subject:"${subject}"`)}`);
+    const body = (await res.json()) as ListBody;
+    const found = body.messages.find((m) => m.subject === subject);
+    assert.ok(found, `the API has "${subject}"`);
+    return found.id;
+  }
+
+  const row = (subject: string) => page.locator('[role=option]', { hasText: subject });
+
+  before(async () => {
+    server = await startTestServer();
+    transport = nodemailer.createTransport({ host: '127.0.0.1', port: server.smtpPort, secure: false, ignoreTLS: true });
+    chromium = await launchBrowser();
+    page = await chromium.context.newPage();
+    await page.goto(server.httpUrl);
+    await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+  });
+
+  after(async () => {
+    await chromium?.close();
+    transport?.close();
+    await server?.close();
+  });
+
+  test('mail sent over SMTP appears in the open page without a reload, bold and counted in the title', async () => {
+    // A reload would lose this mark.
+    await page.evaluate(() => ((window as unknown as { mark: string }).mark = 'same page'));
+    await transport.sendMail({ from: 'Shop <shop@example.test>', to: 'bob@example.test', subject: 'Your receipt 1001', text: 'Thanks.' });
+    await row('Your receipt 1001').waitFor();
+    assert.equal(await page.evaluate(() => (window as unknown as { mark?: string }).mark), 'same page');
+    assert.match(await row('Your receipt 1001').getAttribute('class') ?? '', /\bunread\b/);
+    assert.equal(await row('Your receipt 1001').locator('.subject').evaluate((el) => getComputedStyle(el).fontWeight), '700');
+    await page.waitForFunction(() => /^\(\d+\) Mailpen$/.test(document.title));
+  });
+
+  test('opening a message renders its HTML with the inline image, its text, envelope and attachments, and marks it read', async () => {
+    const responses: { url: string; status: number; type: string }[] = [];
+    page.on('response', (r) => responses.push({ url: r.url(), status: r.status(), type: r.headers()['content-type'] ?? '' }));
+    await transport.sendMail({
+      from: 'Shop <shop@example.test>',
+      to: 'bob@example.test',
+      bcc: 'audit@example.test',
+      subject: 'Invoice with logo',
+      text: 'Plain text body: invoice 42 attached.',
+      html: '<h1 id="greeting">Invoice 42</h1><p><img id="logo" src="cid:logo@shop" alt="logo"></p>',
+      attachments: [
+        { filename: 'logo.png', content: PNG, cid: 'logo@shop' },
+        { filename: 'invoice-42.pdf', content: Buffer.from('%PDF-1.4 fake invoice'), contentType: 'application/pdf' },
+        { filename: 'chart.png', content: PNG, contentType: 'image/png' },
+      ],
+    });
+    await row('Invoice with logo').click();
+    const id = await idOf('Invoice with logo');
+
+    const frame = page.frameLocator('[data-testid=html-frame]');
+    assert.equal(await frame.locator('#greeting').textContent(), 'Invoice 42');
+    // The cid: image was fetched from the parts endpoint and decoded as a 2x2 image.
+    await frame.locator('#logo').waitFor();
+    const logo = responses.find((r) => r.url.includes(`/api/messages/${id}/parts/`) && r.type.startsWith('image/png'));
+    assert.ok(logo, `the inline image was requested and served: ${JSON.stringify(responses.map((r) => r.url))}`);
+    assert.equal(logo.status, 200);
+    const frameBox = await page.locator('[data-testid=html-frame]').getAttribute('sandbox');
+    assert.equal(frameBox, 'allow-popups allow-popups-to-escape-sandbox');
+
+    const attachments = page.getByTestId('attachments');
+    assert.match(await attachments.textContent() ?? '', /invoice-42\.pdf/);
+    assert.match(await attachments.textContent() ?? '', /\d+(\.\d)? (B|KB)/);
+    const pdfHref = await attachments.getByRole('link', { name: 'invoice-42.pdf' }).getAttribute('href');
+    assert.ok(pdfHref);
+    const pdf = await fetch(new URL(pdfHref, server.httpUrl));
+    assert.equal(Buffer.from(await pdf.arrayBuffer()).toString(), '%PDF-1.4 fake invoice');
+    const preview = attachments.getByRole('img', { name: 'Preview of chart.png' });
+    await page.waitForFunction(
+      (el) => (el as HTMLImageElement).complete && (el as HTMLImageElement).naturalWidth === 2,
+      await preview.elementHandle(),
+    );
+
+    assert.match(await page.getByTestId('envelope').textContent() ?? '', /<audit@example\.test>/);
+
+    await page.getByRole('tab', { name: 'Text' }).click();
+    assert.equal(await page.getByTestId('text-body').textContent(), 'Plain text body: invoice 42 attached.');
+
+    // Opening marked it read through the API.
+    await page.waitForFunction((sel) => !document.querySelector(sel)?.classList.contains('unread'), `#row-${id}`);
+    const stored = (await (await fetch(`${server.httpUrl}/api/messages/${id}`)).json()) as { read: boolean };
+    assert.equal(stored.read, true);
+    await page.getByRole('tab', { name: 'HTML' }).click();
+  });
+
+  test('the search box narrows the list with the API query language', async () => {
+    await transport.sendMail({ from: 'alerts@example.test', to: 'ops@example.test', subject: 'Disk alpha almost full', text: 'alpha' });
+    await transport.sendMail({ from: 'alerts@example.test', to: 'ops@example.test', subject: 'Disk beta almost full', text: 'beta' });
+    await row('Disk beta almost full').waitFor();
+    const before = await page.locator('[role=option]').count();
+    assert.ok(before >= 4);
+
+    await page.keyboard.press('/');
+    await page.keyboard.type('subject:alpha');
+    await page.waitForFunction(() => document.querySelectorAll('[role=option]').length === 1);
+    assert.match(await page.locator('[role=option]').textContent() ?? '', /Disk alpha almost full/);
+    assert.match(await page.getByTestId('list-count').textContent() ?? '', /^\s*1 message\b/);
+
+    await page.getByLabel('Search messages').fill('');
+    await page.waitForFunction((n) => document.querySelectorAll('[role=option]').length === n, before);
+  });
+
+  test('delete removes the message from the list and the store; delete all asks first', async () => {
+    await row('Disk beta almost full').click();
+    await page.getByTestId('reader-subject').filter({ hasText: 'Disk beta almost full' }).waitFor();
+    const id = await idOf('Disk beta almost full');
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await row('Disk beta almost full').waitFor({ state: 'detached' });
+    assert.equal((await fetch(`${server.httpUrl}/api/messages/${id}`)).status, 404);
+
+    // Declined: nothing is deleted.
+    page.once('dialog', (d) => void d.dismiss());
+    await page.getByRole('button', { name: 'Delete all' }).click();
+    assert.ok(((await (await fetch(`${server.httpUrl}/api/messages`)).json()) as ListBody).total > 0);
+
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Delete all' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('[role=option]').length === 0);
+    assert.equal(((await (await fetch(`${server.httpUrl}/api/messages`)).json()) as ListBody).total, 0);
+  });
+
+  test('keyboard: j/k move, Enter opens, u toggles read, d deletes', async () => {
+    for (const n of [1, 2, 3]) await transport.sendMail({ from: 'k@example.test', to: 'bob@example.test', subject: `Key test ${n}`, text: `n${n}` });
+    await row('Key test 3').waitFor();
+    await row('Key test 1').waitFor();
+    await page.locator('body').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('j'); // Key test 3 (newest)
+    await page.keyboard.press('j'); // Key test 2
+    await page.keyboard.press('k'); // Key test 3
+    await page.keyboard.press('j'); // Key test 2
+    await page.keyboard.press('Enter');
+    await page.getByTestId('reader-subject').filter({ hasText: 'Key test 2' }).waitFor();
+    const id = await idOf('Key test 2');
+    await page.waitForFunction((sel) => !document.querySelector(sel)?.classList.contains('unread'), `#row-${id}`);
+    await page.keyboard.press('u');
+    await page.waitForFunction((sel) => document.querySelector(sel)?.classList.contains('unread'), `#row-${id}`);
+    assert.equal(((await (await fetch(`${server.httpUrl}/api/messages/${id}`)).json()) as { read: boolean }).read, false);
+    await page.keyboard.press('d');
+    await row('Key test 2').waitFor({ state: 'detached' });
+    assert.equal((await fetch(`${server.httpUrl}/api/messages/${id}`)).status, 404);
+    await page.keyboard.press('?');
+    await page.getByRole('dialog', { name: 'Keyboard' }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog', { name: 'Keyboard' }).waitFor({ state: 'hidden' });
+  });
+
+  test('a message with <script>, onerror= handlers and javascript: links runs none of them', async () => {
+    const sink = new Sink();
+    const origin = await sink.listen();
+    const call = (what: string) => `fetch('${origin}/${what}');new Image().src='${origin}/${what}-img'`;
+    try {
+      const html = [
+        `<script>${call('script')}</script>`,
+        `<img src="missing.png" onerror="${call('onerror')}">`,
+        `<svg onload="${call('svg-onload')}"></svg>`,
+        `<body onload="${call('body-onload')}">`,
+        `<a id="js-link" href="javascript:${call('js-link')}">click me</a>`,
+        `<form action="${origin}/form"><button id="submit">go</button></form>`,
+        // Deletes every message if anything here can run with the page's origin.
+        `<script>fetch('/api/messages',{method:'DELETE'});parent.fetch&&parent.fetch('/api/messages',{method:'DELETE'})</script>`,
+        // Controls: an image (allowed by the frame's policy) proves the frame rendered and could reach
+        // the sink; a new-tab link proves clicks in the frame work.
+        `<img id="control" src="${origin}/control.png">`,
+        `<a id="control-link" href="${origin}/control-link" target="_blank">new tab</a>`,
+      ].join('\n');
+      await transport.sendMail({ from: 'mallory@example.test', to: 'bob@example.test', subject: 'Hostile HTML', html, text: 'hostile' });
+      await transport.sendMail({ from: 'keep@example.test', to: 'bob@example.test', subject: 'Bystander', text: 'still here' });
+      await row('Hostile HTML').click();
+      const frame = page.frameLocator('[data-testid=html-frame]');
+      await sink.waitFor('/control.png');
+
+      await frame.locator('#js-link').click();
+      await frame.locator('#submit').click();
+      const popup = page.context().waitForEvent('page');
+      await frame.locator('#control-link').click();
+      await sink.waitFor('/control-link');
+      await (await popup).close();
+      // The control link was clicked after the others; give anything they started one more beat.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+
+      assert.deepEqual(sink.hits.filter((h) => !h.startsWith('/control')), [], 'no payload reached the sink');
+      const list = (await (await fetch(`${server.httpUrl}/api/messages`)).json()) as ListBody;
+      assert.ok(list.messages.some((m) => m.subject === 'Bystander'), 'no payload deleted mail');
+      assert.ok(list.messages.some((m) => m.subject === 'Hostile HTML'));
+    } finally {
+      await sink.close();
+    }
+  });
+});
