@@ -36,6 +36,15 @@ function sendmail(args: string[], input: string | Buffer, env: Record<string, st
 
 const crlf = (lines: string[]): string => lines.join('\r\n') + '\r\n';
 
+/** A port that was free a moment ago: nothing listens on it. */
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
 describe('mailpen sendmail', () => {
   let server: TestServer;
   let addr: string;
@@ -202,6 +211,21 @@ describe('mailpen sendmail', () => {
     assert.match(run.stderr, /unknown option -Z/);
   });
 
+  it('exits 64 when -f is not an address SMTP can carry, and sends nothing', async () => {
+    mark();
+    const run = await sendmail(['-f', '<broken@example.test', '-S', addr, 'a@example.test'], crlf(['Subject: s', '', 'x']));
+    assert.equal(run.code, 64);
+    assert.match(run.stderr, /not a usable envelope: Invalid sender/);
+    assert.equal(arrived().length, 0);
+  });
+
+  it('with -bs exits 75 with a message on stderr when no server listens', async () => {
+    const run = await sendmail(['-bs', '-S', `127.0.0.1:${await freePort()}`], 'EHLO x\r\n');
+    assert.equal(run.code, 75);
+    assert.match(run.stderr, /cannot reach Mailpen at 127\.0\.0\.1:\d+: .*ECONNREFUSED/);
+    assert.equal(run.stdout, '');
+  });
+
   it('exits 78 when MAILPEN_SENDMAIL_ADDR cannot be an address', async () => {
     const run = await sendmail(['a@example.test'], 'x', { MAILPEN_SENDMAIL_ADDR: 'not an address' });
     assert.equal(run.code, 78);
@@ -209,11 +233,7 @@ describe('mailpen sendmail', () => {
   });
 
   it('exits 75 (try again later) with a message on stderr when no server listens', async () => {
-    // A port that was just free: nothing listens on it.
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as net.AddressInfo).port;
-    await new Promise((resolve) => probe.close(resolve));
+    const port = await freePort();
     const run = await sendmail(['-t', '-i', '-S', `127.0.0.1:${port}`], crlf(['To: a@example.test', '', 'x']));
     assert.equal(run.code, 75);
     assert.match(run.stderr, new RegExp(`^mailpen sendmail: cannot deliver to Mailpen at 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
@@ -223,7 +243,7 @@ describe('mailpen sendmail', () => {
 describe('mailpen sendmail against a server that refuses', () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ maxMessageSize: 1024, smtpAuth: 'strict', smtpUsers: new Map([['app', 'secret']]) });
+    server = await startTestServer({ maxMessageSize: 1024, maxRecipients: 2, smtpAuth: 'strict', smtpUsers: new Map([['app', 'secret']]) });
   });
   after(() => server.close());
 
@@ -243,6 +263,19 @@ describe('mailpen sendmail against a server that refuses', () => {
     assert.ok(message);
     assert.equal(message.inbox, 'app');
     assert.equal(message.envelope.authUser, 'app');
+  });
+
+  it('exits 75 naming the recipients the server turned away (452 over the limit) and those it took', async () => {
+    const before = server.store.nextSeq();
+    const run = await sendmail(['-S', `127.0.0.1:${server.smtpPort}`, 'a@example.test', 'b@example.test', 'c@example.test'], crlf(['Subject: many', '', 'x']), {
+      MAILPEN_SENDMAIL_AUTH: 'app:secret',
+    });
+    assert.equal(run.code, 75);
+    assert.match(run.stderr, /refused c@example\.test: 452 .*\(the message went to a@example\.test, b@example\.test\)/);
+    const [message, ...rest] = server.store.since(before - 1);
+    assert.ok(message);
+    assert.equal(rest.length, 0);
+    assert.deepEqual(message.envelope.rcptTo, ['a@example.test', 'b@example.test']);
   });
 
   it('exits non-zero with the reason when the server demands a login that was not given', async () => {

@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { HostPort } from '../config.js';
-import { EX_NOHOST, EX_PROTOCOL, EX_TEMPFAIL, EX_UNAVAILABLE } from './sysexits.js';
+import { EX_NOHOST, EX_PROTOCOL, EX_TEMPFAIL, EX_UNAVAILABLE, EX_USAGE } from './sysexits.js';
 
 /** Mailpen is local or a container away: a connection that takes longer than this is not coming. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -93,6 +93,7 @@ function describe(err: SmtpError, where: string): DeliveryError {
   const status = statusOf(err);
   if (typeof err.responseCode === 'number') return new DeliveryError(`${where} refused the message: ${err.response ?? err.message}`, status);
   if (status === EX_NOHOST) return new DeliveryError(`cannot find the host of ${where}: ${err.message}`, status);
+  if (err.code === 'EENVELOPE') return new DeliveryError(`not a usable envelope: ${err.message}`, status);
   return new DeliveryError(`cannot deliver to Mailpen at ${where}: ${err.message}`, status);
 }
 
@@ -100,8 +101,9 @@ function statusOf(err: SmtpError): number {
   const code = err.responseCode;
   if (typeof code === 'number') return code >= 500 ? EX_UNAVAILABLE : code >= 400 ? EX_TEMPFAIL : EX_PROTOCOL;
   if (err.code === 'EDNS') return EX_NOHOST;
-  // The client's own checks of what it was given, before the server had a say: retrying cannot help.
-  if (err.code === 'EMESSAGE' || err.code === 'EENVELOPE') return EX_UNAVAILABLE;
+  // The client's own checks, before the server had a say: an address it cannot send is the caller's.
+  if (err.code === 'EENVELOPE') return EX_USAGE;
+  if (err.code === 'EMESSAGE') return EX_UNAVAILABLE;
   if (err.code === 'EPROTOCOL') return EX_PROTOCOL;
   return EX_TEMPFAIL;
 }
