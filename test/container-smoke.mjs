@@ -129,13 +129,20 @@ async function main() {
     while (at < raw.length && stored[at] === raw[at]) at++;
     fail(`raw bytes differ from byte ${at}: sent ${raw.length} bytes, got ${stored.length}`);
   }
+  // The UI made it into the runtime stage.
+  const page = await fetch(new URL('/', httpBase));
+  const html = await page.text();
+  if (page.status !== 200 || !/^text\/html/.test(page.headers.get('content-type') ?? '') || !/<script[^>]+src=/.test(html)) {
+    fail(`GET / answered ${page.status} ${page.headers.get('content-type')}, not the inbox page`);
+  }
+
   // The image keeps the DNS-rebinding Host check on although it listens on 0.0.0.0.
   const rebound = await statusWithHost('/api/messages', 'rebind.example:8025');
   if (rebound !== 421) fail(`a request with Host rebind.example answered ${rebound}, expected 421`);
   const byServiceName = await statusWithHost('/api/messages', 'mailpen:8025');
   if (byServiceName !== 200) fail(`a request with Host mailpen (the compose service name) answered ${byServiceName}, expected 200`);
 
-  console.log(`container-smoke: ok: message ${queued} (${raw.length} bytes) sent over SMTP ${smtpAddr}, found by search and read back byte for byte from ${httpBase}; foreign Host refused`);
+  console.log(`container-smoke: ok: message ${queued} (${raw.length} bytes) sent over SMTP ${smtpAddr}, found by search and read back byte for byte from ${httpBase}; inbox page served; foreign Host refused`);
 }
 
 main().then(
