@@ -10,6 +10,9 @@
 /** What a word is, for the index and for deciding whether a term is one. */
 const WORD = /[\p{L}\p{N}_]+/gu;
 const ONLY_WORD = /^[\p{L}\p{N}_]+$/u;
+const ASCII = /^[\x00-\x7f]*$/;
+/** The same split as WORD for ASCII text: letters, digits and _ make words. */
+const ASCII_SEPARATORS = /[^a-z0-9_]+/;
 
 /**
  * Lower-cases as the search does. A case-insensitive Unicode RegExp folds U+017F (long s) to
@@ -64,12 +67,16 @@ export class TextIndex {
 
   /** Indexes the words of `text` for message `seq`; seqs must be added in increasing order per word. */
   add(seq: number, text: string): void {
-    const words = new Set(foldCase(text).match(WORD));
+    const folded = foldCase(text);
+    // Most mail is ASCII, where a byte-class split is several times faster than a Unicode one.
+    const words = ASCII.test(folded) ? folded.split(ASCII_SEPARATORS) : folded.match(WORD) ?? [];
     for (const word of words) {
+      if (word === '') continue;
       const p = this.#postings.get(word);
       if (p === undefined) {
         this.#postings.set(word, seq);
       } else if (typeof p === 'number') {
+        // A word seen again in the same message.
         if (p === seq) continue;
         const list: PostingList = { bytes: new Uint8Array(8), length: 0, last: 0 };
         append(list, p);
@@ -77,6 +84,8 @@ export class TextIndex {
         this.#postings.set(word, list);
       } else if (p.last !== seq) {
         append(p, seq);
+      } else {
+        continue;
       }
       this.#written++;
     }
