@@ -42,6 +42,11 @@ export function errorBody(statusCode: number, message: string): { statusCode: nu
 
 export function errorHandler(error: FastifyError | HttpError, request: FastifyRequest, reply: FastifyReply): void {
   const status = error.statusCode ?? 500;
+  // A deliberate 5xx (503 while shutting down or at a cap) says what it is; anything else is a bug.
+  if (error instanceof HttpError && status >= 500) {
+    void reply.code(status).send(errorBody(status, error.message));
+    return;
+  }
   if (status >= 500) {
     request.log.error({ err: error, url: request.url }, 'request failed');
     void reply.code(500).send(errorBody(500, 'internal error; see the server log'));

@@ -47,17 +47,15 @@ export async function startSmtp(config: SmtpConfig, store: MessageStore, tls: Tl
     disableReverseLookup: true,
     hideENHANCEDSTATUSCODES: false,
     maxClients: config.maxConnections,
+    // smtp-server answers these two itself, with the precise enhanced codes (4.5.3, 5.3.4),
+    // which it would not add to a reply our callbacks make.
+    maxRecipients: config.maxRecipients,
+    rejectOversized: true,
     socketTimeout: config.smtpIdleTimeout,
     // How long close() lets open sessions finish before it cuts them.
     closeTimeout: SHUTDOWN_GRACE_MS,
     logger: false,
     onAuth: (auth, _session, callback) => callback(...authenticate(auth)),
-    onRcptTo: (_address, session, callback) => {
-      if (session.envelope.rcptTo.length >= config.maxRecipients) {
-        return callback(smtpError(452, `4.5.3 Too many recipients: at most ${config.maxRecipients} a message`));
-      }
-      callback();
-    },
     onData: (stream, session, callback) => receive(stream, session, callback),
   });
 
@@ -68,7 +66,7 @@ export async function startSmtp(config: SmtpConfig, store: MessageStore, tls: Tl
     const ok =
       expected !== undefined &&
       (auth.method === 'CRAM-MD5' ? auth.validatePassword?.(expected) === true : auth.password === expected);
-    return ok ? [null, { user }] : [smtpError(535, '5.7.8 Authentication credentials invalid'), undefined];
+    return ok ? [null, { user }] : [smtpError(535, 'Authentication credentials invalid'), undefined];
   }
 
   function receive(stream: Readable & { sizeExceeded?: boolean }, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void): void {
@@ -87,7 +85,8 @@ export async function startSmtp(config: SmtpConfig, store: MessageStore, tls: Tl
     stream.on('end', () => {
       if (aborted) return;
       if (stream.sizeExceeded || length > config.maxMessageSize) {
-        return callback(smtpError(552, `5.3.4 Message too big: ${length} bytes, the limit is ${config.maxMessageSize}`));
+        // rejectOversized makes smtp-server answer 552 5.3.4 whatever this says; store nothing.
+        return callback(smtpError(552, 'Message too big'));
       }
       const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
       const authUser = typeof session.user === 'string' && session.user !== '' ? session.user : null;
