@@ -22,6 +22,8 @@ export interface Config {
   maxConnections: number;
   /** Milliseconds an SMTP client may stay silent. */
   smtpIdleTimeout: number;
+  /** Offer STARTTLS on the plain SMTP port. */
+  smtpStartTls: boolean;
   tlsCert: string | null;
   tlsKey: string | null;
   smtpAuth: 'optional' | 'strict';
@@ -146,6 +148,11 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> }[keyof Config][] = [
   { key: 'maxRecipients', env: 'MAILPEN_MAX_RECIPIENTS', flag: '--max-recipients', default: '1000', accepts: 'count', help: 'RCPT TO per message (452 above it)', parse: parseCount },
   { key: 'maxConnections', env: 'MAILPEN_MAX_CONNECTIONS', flag: '--max-connections', default: '200', accepts: 'count', help: 'concurrent SMTP connections (421 above it)', parse: parseCount },
   { key: 'smtpIdleTimeout', env: 'MAILPEN_SMTP_IDLE_TIMEOUT', flag: '--smtp-idle-timeout', default: '60s', accepts: 'duration', help: 'an SMTP client silent this long is disconnected', parse: parseDuration },
+  {
+    key: 'smtpStartTls', env: 'MAILPEN_SMTP_STARTTLS', flag: '--smtp-starttls', default: 'on', accepts: 'on|off',
+    help: 'offer STARTTLS on the SMTP port; off suits clients that verify certificates by default (Nodemailer)',
+    parse: (v) => oneOf('on', 'off')(v) === 'on',
+  },
   { key: 'tlsCert', env: 'MAILPEN_TLS_CERT', flag: '--tls-cert', default: '', accepts: 'file path', help: 'PEM certificate for STARTTLS and SMTPS (self-signed one made at start when empty)', parse: optionalPath },
   { key: 'tlsKey', env: 'MAILPEN_TLS_KEY', flag: '--tls-key', default: '', accepts: 'file path', help: 'PEM private key for the certificate', parse: optionalPath },
   { key: 'smtpAuth', env: 'MAILPEN_SMTP_AUTH', flag: '--smtp-auth', default: 'optional', accepts: 'optional|strict', help: 'optional: AUTH allowed, any credentials accepted; strict: AUTH required, configured users only', parse: oneOf('optional', 'strict') },

@@ -332,6 +332,27 @@ describe('SMTP limits', () => {
   });
 });
 
+describe('SMTP with STARTTLS off', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ smtpStartTls: false });
+  });
+  after(() => server.close());
+
+  it('does not offer STARTTLS, so a client that verifies certificates sends in the clear', async () => {
+    const { client } = await RawSmtp.connect(server.smtpPort);
+    const ehlo = await client.command('EHLO x');
+    assert.doesNotMatch(ehlo.text, /STARTTLS/);
+    assert.ok([500, 502].includes((await client.command('STARTTLS')).code), 'STARTTLS is refused');
+    await client.quit();
+    // Nodemailer with its defaults (it upgrades whenever offered, and verifies the certificate).
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: server.smtpPort });
+    const info = await transport.sendMail({ from: 'a@example.test', to: 'b@example.test', subject: 'defaults', text: 'x' });
+    assert.equal(server.store.get(queuedId({ code: 250, text: info.response }))?.envelope.tls, false);
+    transport.close();
+  });
+});
+
 describe('SMTP strict auth and implicit TLS', () => {
   let server: TestServer;
   before(async () => {

@@ -29,7 +29,7 @@ export interface SmtpListeners {
 
 type SmtpConfig = Pick<
   Config,
-  'smtp' | 'smtps' | 'hostname' | 'maxMessageSize' | 'maxRecipients' | 'maxConnections' | 'smtpIdleTimeout' | 'smtpAuth' | 'smtpUsers'
+  'smtp' | 'smtps' | 'smtpStartTls' | 'hostname' | 'maxMessageSize' | 'maxRecipients' | 'maxConnections' | 'smtpIdleTimeout' | 'smtpAuth' | 'smtpUsers'
 >;
 
 export async function startSmtp(config: SmtpConfig, store: MessageStore, tls: TlsMaterial, log: Logger): Promise<SmtpListeners> {
@@ -45,6 +45,7 @@ export async function startSmtp(config: SmtpConfig, store: MessageStore, tls: Tl
     // Apps in development send AUTH in the clear to a local server; refusing it helps nobody.
     allowInsecureAuth: true,
     disableReverseLookup: true,
+    ...(config.smtpStartTls || secure ? {} : { hideSTARTTLS: true, disabledCommands: ['STARTTLS'] }),
     hideENHANCEDSTATUSCODES: false,
     maxClients: config.maxConnections,
     // smtp-server answers these two itself, with the precise enhanced codes (4.5.3, 5.3.4),
