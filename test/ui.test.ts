@@ -229,9 +229,9 @@ describe('inbox UI in Chromium', () => {
         // Deletes every message if anything here can run with the page's origin.
         `<script>fetch('/api/messages',{method:'DELETE'});parent.fetch&&parent.fetch('/api/messages',{method:'DELETE'})</script>`,
         // Controls: an image (allowed by the frame's policy) proves the frame rendered and could reach
-        // the sink; a new-tab link proves clicks in the frame work.
+        // the sink; a plain link (no target) proves clicks in the frame work and open a new tab.
         `<img id="control" src="${origin}/control.png">`,
-        `<a id="control-link" href="${origin}/control-link" target="_blank">new tab</a>`,
+        `<a id="control-link" href="${origin}/control-link">new tab</a>`,
       ].join('\n');
       await transport.sendMail({ from: 'mallory@example.test', to: 'bob@example.test', subject: 'Hostile HTML', html, text: 'hostile' });
       await transport.sendMail({ from: 'keep@example.test', to: 'bob@example.test', subject: 'Bystander', text: 'still here' });
@@ -244,11 +244,16 @@ describe('inbox UI in Chromium', () => {
       const popup = page.context().waitForEvent('page');
       await frame.locator('#control-link').click();
       await sink.waitFor('/control-link');
-      await (await popup).close();
+      const tab = await popup;
+      assert.equal(tab.url(), `${origin}/control-link`, 'the link opened in a new tab');
+      await tab.close();
+      assert.equal(await page.locator('[data-testid=html-frame]').count(), 1, 'the message stayed in its frame');
       // The control link was clicked after the others; give anything they started one more beat.
       await new Promise((resolve) => setTimeout(resolve, 300));
 
-      assert.deepEqual(sink.hits.filter((h) => !h.startsWith('/control')), [], 'no payload reached the sink');
+      // The new tab's own favicon request is the browser's, not the message's.
+      const payloadHits = sink.hits.filter((h) => !h.startsWith('/control') && h !== '/favicon.ico');
+      assert.deepEqual(payloadHits, [], 'no payload reached the sink');
       const list = (await (await fetch(`${server.httpUrl}/api/messages`)).json()) as ListBody;
       assert.ok(list.messages.some((m) => m.subject === 'Bystander'), 'no payload deleted mail');
       assert.ok(list.messages.some((m) => m.subject === 'Hostile HTML'));

@@ -20,6 +20,18 @@ export function rewriteCidReferences(html: string, parts: readonly MessagePart[]
   });
 }
 
+const DOCTYPE = /^\uFEFF?\s*<!doctype[^>]*>/i;
+
+/**
+ * Makes every link in the document open a new tab (`<base target="_blank">`): inside the UI's
+ * sandboxed frame a plain link would otherwise replace the message with the linked page.
+ * Placed after any doctype, which must stay first or the page renders in quirks mode.
+ */
+export function linksInNewTab(html: string): string {
+  const doctype = DOCTYPE.exec(html)?.[0] ?? '';
+  return `${doctype}<base target="_blank">${html.slice(doctype.length)}`;
+}
+
 const HREF = /<(?:a|area)\b[^>]*?\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/gi;
 const TEXT_URL = /\bhttps?:\/\/[^\s<>"'`]+/gi;
 /** Schemes a test would follow; javascript:, data: and relative references are not links out of a mail. */

@@ -7,7 +7,7 @@ import { ErrorRef, IdParams, LinksResponse, PartParams, RawQuery } from '../sche
 import { findMessage } from '../selection.js';
 import { HttpError } from '../errors.js';
 import { parseMessage, partContent } from '../../mail/parse.js';
-import { rewriteCidReferences, extractLinks } from '../../mail/html.js';
+import { rewriteCidReferences, extractLinks, linksInNewTab } from '../../mail/html.js';
 import { contentDisposition } from '../content-disposition.js';
 
 /** What the HTML view may do: show images and styles, never run script, submit, or frame anything. */
@@ -106,7 +106,7 @@ export async function messageContentRoutes(app: App, { store }: AppDeps): Promis
         .header('content-security-policy', HTML_CSP)
         .header('x-content-type-options', 'nosniff')
         .header('referrer-policy', 'no-referrer')
-        .send(html);
+        .send(linksInNewTab(html));
     },
   );
 
