@@ -13,6 +13,7 @@ import { large } from './scenarios/large.js';
 import { api } from './scenarios/api.js';
 import { latency } from './scenarios/latency.js';
 import { ui } from './scenarios/ui.js';
+import { soak } from './scenarios/soak.js';
 import { releaseLoaded } from './loaded.js';
 import type { Row, RunConfig, ScenarioResult } from './report.js';
 
@@ -23,6 +24,7 @@ const SCENARIOS: Record<string, (run: RunConfig) => Promise<ScenarioResult>> = {
   api,
   latency,
   ui,
+  soak,
 };
 /** What runs when no scenario is named; soak is opt-in. */
 const DEFAULT = Object.keys(SCENARIOS).filter((s) => s !== 'soak');
