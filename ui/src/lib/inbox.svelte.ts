@@ -34,6 +34,8 @@ export class Inbox {
   /** Events that arrived while a reload was in flight, applied on top of its answer. */
   #pending: ChangeEvent[] | null = null;
   #refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  /** A reload was asked for while one was in flight; run it once that one has shown its answer. */
+  #again = false;
 
   get messages(): MessageSummary[] {
     return this.#messages;
@@ -107,7 +109,17 @@ export class Inbox {
     return this.reload();
   }
 
+  /**
+   * Reloads, but lets a reload in flight show its answer first (then reloads again): the first
+   * screen does not wait for the second request.
+   */
+  revalidate(): void {
+    if (this.#loading) this.#again = true;
+    else void this.reload();
+  }
+
   async reload(): Promise<void> {
+    this.#again = false;
     const generation = ++this.#generation;
     this.#pending = [];
     this.#loading = true;
@@ -132,7 +144,10 @@ export class Inbox {
         this.#matched = { total: 0, unread: 0 };
       }
     } finally {
-      if (generation === this.#generation) this.#loading = false;
+      if (generation === this.#generation) {
+        this.#loading = false;
+        if (this.#again) void this.reload();
+      }
     }
   }
 

@@ -6,9 +6,6 @@ import { EventStream, type ConnectionStatus, type ChangeEvent } from './events.t
 import { Inbox } from './inbox.svelte.ts';
 import { Reader } from './reader.svelte.ts';
 
-/** Without a hello by then (a proxy that drops WebSockets), the list loads anyway. */
-const LOAD_WITHOUT_STREAM_MS = 1500;
-
 export class Mailbox {
   readonly inbox = new Inbox();
   readonly reader = new Reader();
@@ -22,8 +19,9 @@ export class Mailbox {
       event: (e) => this.#onEvent(e),
       synced: (kind, counts) => {
         this.inbox.setCounts(counts);
-        // Resumed: the missed events were replayed and applied; nothing to reload.
-        if (kind !== 'resumed') void this.inbox.reload();
+        // Resumed: the missed events were replayed and applied; nothing to reload. Fresh: the first
+        // page may predate the subscription, so an arrival in between would be missing; load again.
+        if (kind !== 'resumed') this.inbox.revalidate();
       },
       status: (status, retryInMs) => {
         this.#status = status;
@@ -44,11 +42,9 @@ export class Mailbox {
   }
 
   start(): void {
-    // The list loads once the stream says where it stands, so no arrival falls between the two.
+    // Both at once: the first screen does not wait for the WebSocket handshake.
+    void this.inbox.reload();
     this.#stream.start();
-    setTimeout(() => {
-      if (!this.inbox.loaded && !this.inbox.loading) void this.inbox.reload();
-    }, LOAD_WITHOUT_STREAM_MS);
     window.addEventListener('online', () => this.#stream.retryNow());
   }
 
