@@ -262,3 +262,31 @@ describe('inbox UI in Chromium', () => {
     }
   });
 });
+
+describe('inbox UI across a server restart', () => {
+  test('shows the connection dropping, reconnects with backoff and reloads from the new server', async () => {
+    let server = await startTestServer();
+    const port = server.http.port;
+    const chromium = await launchBrowser();
+    try {
+      const page = await chromium.context.newPage();
+      await page.goto(server.httpUrl);
+      const status = page.getByTestId('connection');
+      await status.filter({ hasText: 'Live' }).waitFor();
+
+      await server.close();
+      await status.filter({ hasText: /Offline|Reconnecting/ }).waitFor();
+      assert.doesNotMatch(await status.textContent() ?? '', /Live/);
+
+      server = await startTestServer({ http: { host: '127.0.0.1', port } });
+      const transport = nodemailer.createTransport({ host: '127.0.0.1', port: server.smtpPort, secure: false, ignoreTLS: true });
+      await transport.sendMail({ from: 'a@example.test', to: 'b@example.test', subject: 'After the restart', text: 'hi' });
+      transport.close();
+      await status.filter({ hasText: 'Live' }).waitFor({ timeout: 20_000 });
+      await page.locator('[role=option]', { hasText: 'After the restart' }).waitFor();
+    } finally {
+      await chromium.close();
+      await server.close();
+    }
+  });
+});
