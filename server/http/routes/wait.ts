@@ -5,7 +5,7 @@ import type { App, AppDeps } from '../app.js';
 import type { MessageStore, StoredMessage } from '../../store/store.js';
 import { ErrorRef, WaitQuery } from '../schemas.js';
 import { Type } from '@sinclair/typebox';
-import { HttpError } from '../errors.js';
+import { HttpError, errorBody } from '../errors.js';
 import { selection } from '../selection.js';
 import { parseInstant, QueryError } from '../../search/query.js';
 import type { Waiters } from '../waiters.js';
@@ -39,7 +39,7 @@ export async function waitRoutes(app: App, { store, waiters }: AppDeps & { waite
         summary: 'Wait for a message matching q/inbox that arrived after `after` (default: now); 408 on timeout',
         tags: ['messages'],
         querystring: WaitQuery,
-        response: { 200: Type.Ref('MessageSummary'), 400: ErrorRef, 404: ErrorRef, 408: ErrorRef },
+        response: { 200: Type.Ref('MessageSummary'), 400: ErrorRef, 404: ErrorRef, 408: ErrorRef, 503: ErrorRef },
       },
     },
     async (request, reply) => {
@@ -65,7 +65,8 @@ export async function waitRoutes(app: App, { store, waiters }: AppDeps & { waite
         case 'timeout':
           throw new HttpError(408, `no matching message arrived within ${timeout} s`);
         case 'closing':
-          throw new HttpError(503, 'the server is shutting down');
+          // Sent as is: the error handler hides the reason of a 5xx, and this one is not a fault.
+          return reply.code(503).send(errorBody(503, 'the server is shutting down; retry against the next one'));
         case 'gone':
           // Nobody is listening any more; the answer goes to a closed socket.
           throw new HttpError(408, 'the client closed the connection');
