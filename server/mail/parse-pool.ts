@@ -1,0 +1,176 @@
+// A small pool of worker threads that run mailparser, so that no message, however built, can
+// stall the event loop that serves SMTP, the API and the event stream. mailparser cannot be
+// interrupted, but a worker can be terminated: a parse past the time limit ends with the
+// message shown raw and the reason said on it.
+//
+// Memory is bounded by the message size limit, not here: V8's per-worker heap limit
+// (resourceLimits) was tried, and on Node 20 a worker reaching it takes the whole process down
+// with it ("Reached heap limit"), which would turn a limit into a kill switch. Measured: a 50 MB
+// message (text, HTML or base64) peaks at about 800 MB RSS while it parses.
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { shownRaw, type Parsed, type ParsedMessage } from './full-parse.js';
+
+/** What the main thread sends a worker: the raw bytes (copied by postMessage). */
+export interface ParseRequest {
+  raw: Uint8Array;
+}
+
+export type ParseResponse =
+  | { ok: true; message: ParsedMessage; contents: Array<[string, Uint8Array]>; bytes: number }
+  | { ok: false; error: string };
+
+/** What a worker sends: once `ready` when its modules are loaded, then one response per request. */
+export type WorkerMessage = ParseResponse | { ready: true };
+
+export interface ParsePoolOptions {
+  /** Threads at most; started on demand. */
+  workers: number;
+  /** A parse that runs longer is abandoned and its worker terminated. */
+  timeoutMs: number;
+  /** An idle worker exits after this long, giving its memory back. */
+  idleMs: number;
+}
+
+export const DEFAULT_POOL: ParsePoolOptions = {
+  // Two cores is what a laptop spares without noticing; one is enough to keep the loop free.
+  workers: Math.max(1, Math.min(2, availableParallelism())),
+  timeoutMs: 5000,
+  idleMs: 60_000,
+};
+
+interface Job {
+  raw: Buffer;
+  resolve(parsed: Parsed): void;
+}
+
+interface Slot {
+  worker: Worker;
+  /** Loaded and listening; a job's clock starts only then, so a cold start is not counted against it. */
+  ready: boolean;
+  job: Job | null;
+  timer: NodeJS.Timeout | null;
+  idleTimer: NodeJS.Timeout | null;
+}
+
+export class ParsePool {
+  readonly #options: ParsePoolOptions;
+  readonly #slots = new Set<Slot>();
+  readonly #queue: Job[] = [];
+  #closed = false;
+
+  constructor(options: Partial<ParsePoolOptions> = {}) {
+    this.#options = { ...DEFAULT_POOL, ...options };
+  }
+
+  /** Workers alive now (busy or idle). */
+  get size(): number {
+    return this.#slots.size;
+  }
+
+  /** The full parse of `raw`. Never rejects: a failure is a raw view with the reason. */
+  parse(raw: Buffer): Promise<Parsed> {
+    if (this.#closed) return Promise.resolve(shownRaw(raw, 'the server is shutting down; shown raw'));
+    return new Promise((resolve) => {
+      this.#queue.push({ raw, resolve });
+      this.#dispatch();
+    });
+  }
+
+  /** Terminates every worker; queued and running parses end shown raw. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const job of this.#queue.splice(0)) job.resolve(shownRaw(job.raw, 'the server is shutting down; shown raw'));
+    await Promise.all([...this.#slots].map((slot) => this.#retire(slot, 'the server is shutting down; shown raw')));
+  }
+
+  #dispatch(): void {
+    while (this.#queue.length > 0) {
+      let slot = [...this.#slots].find((s) => s.job === null);
+      if (!slot) {
+        if (this.#slots.size >= this.#options.workers) return;
+        slot = this.#spawn();
+      }
+      this.#run(slot, this.#queue.shift()!);
+    }
+  }
+
+  #run(slot: Slot, job: Job): void {
+    if (slot.idleTimer) clearTimeout(slot.idleTimer);
+    slot.idleTimer = null;
+    slot.job = job;
+    // Busy, the worker keeps the process alive like any pending I/O; idle, it must not keep a
+    // finished process (or test) running. (Adding a 'message' listener refs it again, so this
+    // comes after them.)
+    slot.worker.ref();
+    if (slot.ready) this.#startClock(slot);
+    const request: ParseRequest = { raw: job.raw };
+    slot.worker.postMessage(request);
+  }
+
+  #startClock(slot: Slot): void {
+    slot.timer = setTimeout(() => {
+      void this.#retire(slot, `parsing took longer than ${this.#options.timeoutMs / 1000} s; shown raw`);
+    }, this.#options.timeoutMs);
+  }
+
+  #spawn(): Slot {
+    const worker = startWorker();
+    const slot: Slot = { worker, ready: false, job: null, timer: null, idleTimer: null };
+    this.#slots.add(slot);
+    worker.on('message', (message: WorkerMessage) => {
+      if (!('ready' in message)) return this.#finish(slot, message);
+      slot.ready = true;
+      if (slot.job && !slot.timer) this.#startClock(slot);
+    });
+    // An uncaught error in the worker ends it; its job ends shown raw.
+    worker.on('error', (err) => void this.#retire(slot, `the parser failed (${err.message}); shown raw`));
+    worker.on('exit', () => void this.#retire(slot, 'the parser stopped unexpectedly; shown raw'));
+    return slot;
+  }
+
+  #finish(slot: Slot, response: ParseResponse): void {
+    const job = slot.job;
+    if (!job) return;
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
+    slot.job = null;
+    slot.worker.unref();
+    job.resolve(
+      response.ok
+        ? {
+            message: response.message,
+            contents: new Map(response.contents.map(([id, bytes]) => [id, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)])),
+            bytes: response.bytes,
+          }
+        : shownRaw(job.raw, `the MIME structure could not be parsed (${response.error}); shown raw`),
+    );
+    slot.idleTimer = setTimeout(() => void this.#retire(slot, ''), this.#options.idleMs);
+    slot.idleTimer.unref();
+    this.#dispatch();
+  }
+
+  /** Removes a worker from the pool (once), ending its job with `reason`, and starts queued work. */
+  async #retire(slot: Slot, reason: string): Promise<void> {
+    if (!this.#slots.delete(slot)) return;
+    if (slot.timer) clearTimeout(slot.timer);
+    if (slot.idleTimer) clearTimeout(slot.idleTimer);
+    const job = slot.job;
+    slot.job = null;
+    if (job) job.resolve(shownRaw(job.raw, reason));
+    if (!this.#closed) this.#dispatch();
+    await slot.worker.terminate();
+  }
+}
+
+/**
+ * From compiled JavaScript the worker is a file beside this one. From TypeScript source (tests,
+ * `npm run dev`) a worker does not inherit tsx's loader on Node 20, so it registers it first.
+ */
+function startWorker(): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./parse-worker.js', import.meta.url));
+  const entry = new URL('./parse-worker.ts', import.meta.url).href;
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(bootstrap, { eval: true });
+}

@@ -1,0 +1,109 @@
+// mailparser runs in worker threads: a message that takes it seconds must not stall the event
+// loop, a parse past the time limit ends shown raw with the reason, and the
+// pool keeps working afterwards. The slow messages here are real mailparser hot spots, measured:
+// a wide HTML table (html-to-text) and a large plain body.
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { ParsePool } from '../server/mail/parse-pool.js';
+import { fullParse } from '../server/mail/full-parse.js';
+import { loadCorpus } from './helpers/corpus.js';
+import { startTestServer } from './helpers/server.js';
+import { sendRaw, queuedId } from './helpers/smtp-client.js';
+
+/** ~1.5 MB of table cells: about 2.5 s of html-to-text on this machine. */
+function wideTable(rows = 1500): Buffer {
+  const row = '<tr>' + '<td>x</td>'.repeat(100) + '</tr>';
+  return Buffer.from(`Subject: wide table\r\nContent-Type: text/html\r\n\r\n<table>${row.repeat(rows)}</table>\r\n`);
+}
+
+/** Measures the longest gap between ticks of a 10 ms interval while `work` runs. */
+async function longestStall<T>(work: () => Promise<T>): Promise<{ result: T; stallMs: number }> {
+  let last = performance.now();
+  let stallMs = 0;
+  const tick = setInterval(() => {
+    const now = performance.now();
+    stallMs = Math.max(stallMs, now - last);
+    last = now;
+  }, 10);
+  try {
+    const result = await work();
+    return { result, stallMs };
+  } finally {
+    clearInterval(tick);
+  }
+}
+
+describe('parse pool', () => {
+  const pools: ParsePool[] = [];
+  const pool = (options: ConstructorParameters<typeof ParsePool>[0]): ParsePool => {
+    const p = new ParsePool(options);
+    pools.push(p);
+    return p;
+  };
+  after(() => Promise.all(pools.map((p) => p.close())));
+
+  it('gives the same parse as mailparser on the main thread', async () => {
+    const p = pool({ workers: 2 });
+    const sample = loadCorpus().filter((_, i) => i % 25 === 0);
+    assert.ok(sample.length >= 15);
+    for (const m of sample) {
+      const [inWorker, direct] = await Promise.all([p.parse(m.raw), fullParse(m.raw)]);
+      assert.deepEqual(inWorker.message, direct.message, m.name);
+      assert.deepEqual([...inWorker.contents.keys()], [...direct.contents.keys()], m.name);
+      for (const [id, bytes] of direct.contents) assert.ok(inWorker.contents.get(id)!.equals(bytes), `${m.name} part ${id}`);
+    }
+  });
+
+  it('keeps the event loop free while a slow message parses', async () => {
+    const p = pool({ workers: 1, timeoutMs: 30_000 });
+    const raw = wideTable();
+    const { result, stallMs } = await longestStall(() => p.parse(raw));
+    assert.ok(result.message.html?.startsWith('<table>'), 'parsed for real');
+    assert.ok(stallMs < 400, `event loop stalled ${Math.round(stallMs)} ms during the parse`);
+  });
+
+  it('shows a message raw, with the reason, when parsing passes the time limit, and parses the next one', async () => {
+    const p = pool({ workers: 1, timeoutMs: 300 });
+    const started = performance.now();
+    const slow = await p.parse(wideTable());
+    const took = performance.now() - started;
+    assert.ok(took < 2000, `abandoned after ${Math.round(took)} ms`);
+    assert.equal(slow.message.html, null);
+    assert.ok(slow.message.problems.some((x) => /longer than 0\.3 s; shown raw/.test(x)), slow.message.problems.join('; '));
+    assert.ok(slow.message.text?.startsWith('<table><tr><td>x</td>'), 'the raw body is shown as text');
+    assert.deepEqual(slow.message.headers, [{ name: 'Subject', value: 'wide table' }, { name: 'Content-Type', value: 'text/html' }]);
+    const next = await p.parse(Buffer.from('Subject: after\r\n\r\nstill here\r\n'));
+    assert.equal(next.message.text?.trim(), 'still here');
+    assert.deepEqual(next.message.problems, []);
+  });
+
+  it('queues beyond its worker count and answers every parse', async () => {
+    const p = pool({ workers: 2 });
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => p.parse(Buffer.from(`Subject: n${i}\r\n\r\nbody ${i}\r\n`))));
+    results.forEach((r, i) => assert.equal(r.message.text?.trim(), `body ${i}`));
+    assert.ok(p.size <= 2);
+  });
+});
+
+describe('a slow message through the real server', () => {
+  it('does not delay other clients while its HTML is being parsed', async () => {
+    const server = await startTestServer();
+    try {
+      const id = queuedId(await sendRaw(server.smtpPort, wideTable()));
+      const html = fetch(`${server.httpUrl}/api/messages/${id}/html`);
+      // Give the request time to reach the parser, then ask for something else.
+      await new Promise((r) => setTimeout(r, 150));
+      const started = performance.now();
+      const health = await fetch(`${server.httpUrl}/healthz`);
+      const healthMs = performance.now() - started;
+      assert.equal(health.status, 200);
+      const res = await html;
+      assert.equal(res.status, 200);
+      const body = await res.text();
+      assert.ok(body.includes('<table><tr><td>x</td>'), `the HTML view: ${body.slice(0, 80)}`);
+      assert.ok(healthMs < 400, `/healthz took ${Math.round(healthMs)} ms while a message parsed`);
+    } finally {
+      await server.close();
+    }
+  });
+});
