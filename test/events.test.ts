@@ -5,7 +5,11 @@ import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { WebSocket } from 'ws';
 import nodemailer from 'nodemailer';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { EventHub } from '../server/events/hub.js';
+import { createLogger } from '../server/log.js';
 import type { MailpenEvent } from '../server/events/vocabulary.js';
 import type { Envelope } from '../server/store/types.js';
 
@@ -177,6 +181,13 @@ describe('event stream', () => {
     const stranger = await EventClient.connect(`${wsUrl}?since=${resync.seq}&epoch=not-this-server`);
     assert.match((await stranger.next(isType('resync'))).data.reason, /restarted/);
     stranger.close();
+
+    // After the buffer has wrapped, a resume from within it still replays exactly what was missed.
+    for (const s of ['after wrap 1', 'after wrap 2']) server.store.add({ raw: rawMessage(s), envelope: ENVELOPE, inbox: 'default' });
+    const resumed = await EventClient.connect(`${wsUrl}?since=${resync.seq}&epoch=${resync.data.epoch}`);
+    await resumed.next(isType('hello'));
+    assert.deepEqual(resumed.frames.filter(isType('added')).map((e) => e.data.message.subject), ['after wrap 1', 'after wrap 2']);
+    resumed.close();
   });
 
   test('a client filtered by inbox receives only that inbox, counts for all', async () => {
@@ -237,6 +248,27 @@ describe('event stream', () => {
     assert.ok(stalledGone);
     assert.ok(stalled.frames.filter(isType('added')).length < sent, 'the stalled client did not get everything');
     healthy.close();
+  });
+
+  test('drops a client that stops answering pings', async () => {
+    const hub = new EventHub(server.store, createLogger({ logLevel: 'silent', logFormat: 'json' }), { allowedOrigins: [], heartbeatMs: 50 });
+    const http = createServer();
+    http.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/api/events`;
+    try {
+      const answering = await EventClient.connect(url);
+      const silent = new WebSocket(url, { autoPong: false });
+      const silentClosed = new Promise<number>((resolve) => silent.on('close', (code) => resolve(code)));
+      await new Promise((resolve) => silent.once('open', resolve));
+      assert.equal(await silentClosed, 1006, 'cut off without a close handshake');
+      assert.equal(answering.ws.readyState, WebSocket.OPEN, 'a client that answers stays');
+      assert.equal(hub.clientCount, 1);
+      answering.close();
+    } finally {
+      await hub.close();
+      http.close();
+    }
   });
 
   test('closes every socket with 1001 when the server shuts down', async () => {

@@ -16,6 +16,7 @@ const REFRESH_DELAY_MS = 300;
 export class Inbox {
   #messages = $state.raw<MessageSummary[]>([]);
   #counts = $state.raw<Counts>({ total: 0, unread: 0, inboxes: [] });
+  #countsSeen = $state(false);
   /** The API's total and unread for the current search (only used while one is active). */
   #matched = $state.raw({ total: 0, unread: 0 });
   #next = $state<string | null>(null);
@@ -78,7 +79,8 @@ export class Inbox {
   /** Messages the list has rows for: what matches, loaded or not yet. */
   get total(): number {
     let total: number;
-    if (this.#query !== '') total = this.#matched.total;
+    // Until the stream's first counts, the first page's own total stands.
+    if (this.#query !== '' || !this.#countsSeen) total = this.#matched.total;
     else if (this.#inbox === null) total = this.#counts.total;
     else total = this.#counts.inboxes.find((i) => i.name === this.#inbox)?.total ?? 0;
     // Counts are coalesced and may lag a fresh arrival; a finished list knows exactly.
@@ -87,13 +89,14 @@ export class Inbox {
 
   /** Unread in what the list shows (the search, the inbox, or everything). */
   get unread(): number {
-    if (this.#query !== '') return this.#matched.unread;
+    if (this.#query !== '' || !this.#countsSeen) return this.#matched.unread;
     if (this.#inbox === null) return this.#counts.unread;
     return this.#counts.inboxes.find((i) => i.name === this.#inbox)?.unread ?? 0;
   }
 
   setCounts(counts: Counts): void {
     this.#counts = counts;
+    this.#countsSeen = true;
   }
 
   search(query: string): Promise<void> {
@@ -173,7 +176,7 @@ export class Inbox {
   apply(event: ChangeEvent): void {
     if (this.#pending !== null) {
       this.#pending.push(event);
-      if (event.type === 'counts') this.#counts = event.data;
+      if (event.type === 'counts') this.setCounts(event.data);
       return;
     }
     switch (event.type) {
@@ -203,7 +206,7 @@ export class Inbox {
         if (event.data.inbox === null || this.#inbox === null || event.data.inbox === this.#inbox) void this.reload();
         return;
       case 'counts':
-        this.#counts = event.data;
+        this.setCounts(event.data);
         return;
     }
   }

@@ -102,14 +102,12 @@ export class Mailbox {
   async remove(): Promise<void> {
     const target = this.#target();
     if (!target) return;
-    const wasOpen = this.reader.id === target.id;
     this.inbox.highlight(target.id);
     try {
       await api.remove(target.id);
       this.#afterDelete([target.id]);
+      // The next message is highlighted, not opened: opening would mark it read unasked.
       this.#notice = 'Message deleted';
-      // Reading on: the next message opens where the deleted one was.
-      if (wasOpen && this.inbox.highlighted) void this.open(this.inbox.highlighted);
     } catch (err) {
       this.#notice = `could not delete: ${(err as Error).message}`;
     }
