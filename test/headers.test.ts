@@ -1,11 +1,13 @@
 // The shortcuts in header reading give what the general parsers give: the single-address fast
 // path against addressparser, and skipping RFC 2047 decoding for values without an encoded word
-// against libmime, on every address header of the corpus and on generated ones.
+// against libmime, on every address header of the corpus and on generated ones. Likewise the
+// snippet, folded in steps, against folding its first 640 characters at once.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import libmime from 'libmime';
 import { decodeWords, parseAddresses, parseAddressList, readHeaderBlock } from '../server/mail/headers.js';
+import { scanBody } from '../server/mail/scan.js';
 import { loadCorpus } from './helpers/corpus.js';
 
 const ADDRESS_HEADERS = new Set(['from', 'to', 'cc', 'reply-to', 'sender', 'bcc']);
@@ -50,5 +52,22 @@ describe('header reading shortcuts', () => {
       { numRuns: 2000 },
     );
     assert.equal(decodeWords('=?UTF-8?B?w6l0w6k=?= ok'), 'été ok');
+  });
+});
+
+describe('snippet shortcut', () => {
+  it('gives the snippet that folding the first 640 characters gives', () => {
+    const reference = (text: string): string => {
+      const folded = text.slice(0, 640).replace(/\s+/g, ' ').trim();
+      return folded.length > 160 ? folded.slice(0, 159) + '…' : folded;
+    };
+    const text = fc.array(fc.oneof(fc.stringMatching(/^[a-z]{1,9}$/), fc.constantFrom(' ', '\r\n', '\t\t  ', '\r\n\r\n\r\n        ')), { maxLength: 400 }).map((a) => a.join(''));
+    fc.assert(
+      fc.property(text, (body) => {
+        const raw = Buffer.from(`Content-Type: text/plain; charset=utf-8\r\n\r\n${body}`);
+        assert.equal(scanBody(raw).snippet, reference(scanBody(raw).text));
+      }),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -48,7 +48,15 @@ export function scanBody(raw: Buffer): BodyScan {
 }
 
 function makeSnippet(text: string): string {
-  const folded = text.slice(0, SNIPPET_LENGTH * 4).replace(/\s+/g, ' ').trim();
+  // Folds a little more than a snippet's worth first, and more only when whitespace ate it:
+  // folding 640 characters every time was half of what a live event cost (bench: ingest).
+  let take = SNIPPET_LENGTH + 32;
+  let folded = '';
+  for (;;) {
+    folded = text.slice(0, take).replace(/\s+/g, ' ').trim();
+    if (folded.length > SNIPPET_LENGTH || take >= text.length || take >= SNIPPET_LENGTH * 4) break;
+    take = Math.min(take * 2, SNIPPET_LENGTH * 4);
+  }
   return folded.length > SNIPPET_LENGTH ? folded.slice(0, SNIPPET_LENGTH - 1) + '…' : folded;
 }
 
