@@ -7,6 +7,7 @@ import { createLogger } from '../server/log.js';
 import { MemoryStore } from '../server/store/memory-store.js';
 import { buildApp, type App } from '../server/http/app.js';
 import { hostName, hostAllowed, credentialsValid } from '../server/http/security.js';
+import { startTestServer } from './helpers/server.js';
 
 async function appWith(overrides: Partial<Config> = {}): Promise<App> {
   const config = loadConfig([], {}, { http: { host: '127.0.0.1', port: 8025 }, logLevel: 'silent', ...overrides });
@@ -188,8 +189,8 @@ describe('authentication', () => {
       assert.equal(wrong.statusCode, 401);
       const unknown = await app.inject({ url: '/api/messages', headers: { host: 'localhost:8025', authorization: basic('eve', 's3cret:with-colon') } });
       assert.equal(unknown.statusCode, 401);
-      const right = await app.inject({ url: '/no-such-route', headers: { host: 'localhost:8025', authorization: basic('dev', 's3cret:with-colon') } });
-      assert.equal(right.statusCode, 404, 'past auth, reached routing');
+      const right = await app.inject({ url: '/api/inboxes', headers: { host: 'localhost:8025', authorization: basic('dev', 's3cret:with-colon') } });
+      assert.equal(right.statusCode, 200);
       const health = await app.inject({ url: '/healthz', headers: { host: 'localhost:8025' } });
       assert.equal(health.statusCode, 200);
     } finally {
@@ -205,8 +206,8 @@ describe('authentication', () => {
       assert.match(String(none.headers['www-authenticate']), /^Bearer/);
       const wrong = await app.inject({ url: '/api/messages', headers: { host: 'localhost:8025', authorization: 'Bearer tok-12' } });
       assert.equal(wrong.statusCode, 401);
-      const right = await app.inject({ url: '/no-such-route', headers: { host: 'localhost:8025', authorization: 'Bearer tok-123' } });
-      assert.equal(right.statusCode, 404);
+      const right = await app.inject({ url: '/api/inboxes', headers: { host: 'localhost:8025', authorization: 'Bearer tok-123' } });
+      assert.equal(right.statusCode, 200);
     } finally {
       await app.close();
     }
@@ -258,5 +259,38 @@ describe('security headers', () => {
     const res = await app.inject({ url: '/own-policy', headers: { host: 'localhost:8025' } });
     assert.equal(res.headers['content-security-policy'], "default-src 'none'; sandbox");
     assert.equal(res.headers['x-content-type-options'], 'nosniff');
+  });
+});
+
+describe('pending waits', () => {
+  it('answers 503 past MAILPEN_MAX_WAITS and accepts waits again once some end', async () => {
+    const server = await startTestServer({ maxWaits: 2 });
+    try {
+      const held = [new AbortController(), new AbortController()];
+      const pending = held.map((c) => fetch(`${server.httpUrl}/api/wait?q=never&timeout=30`, { signal: c.signal }).catch((e: Error) => e));
+      // The two waits are registered once the third one sees them; poll until the cap is reached.
+      let third: Response | undefined;
+      for (let i = 0; i < 100; i++) {
+        third = await fetch(`${server.httpUrl}/api/w%61it?q=never&timeout=0`);
+        if (third.status === 503) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(third?.status, 503);
+      assert.match((await third!.json() as { message: string }).message, /MAILPEN_MAX_WAITS/);
+      // A client that gives up frees its place.
+      held[0]!.abort();
+      await pending[0];
+      let after: Response | undefined;
+      for (let i = 0; i < 100; i++) {
+        after = await fetch(`${server.httpUrl}/api/wait?q=never&timeout=0`);
+        if (after.status !== 503) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(after?.status, 408, 'a wait runs (and times out) once a place is free');
+      held[1]!.abort();
+      await pending[1];
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -277,7 +277,8 @@ export async function security(app: App, { config }: AppDeps): Promise<void> {
     }
 
     // Each pending wait is cheap, but not free: a runaway test loop must get an answer, not an OOM.
-    if (path === '/api/wait' && config.maxWaits > 0) {
+    // By the matched route, not the URL text, so /api/w%61it cannot slip past the count.
+    if (request.routeOptions.url === '/api/wait' && config.maxWaits > 0) {
       if (waits.active >= config.maxWaits) {
         return send(reply, { statusCode: 503, message: `too many pending waits (${config.maxWaits}, MAILPEN_MAX_WAITS); retry when some have finished` });
       }
