@@ -62,6 +62,7 @@ describe('inbox UI in Chromium', () => {
   let chromium: TestBrowser;
   let page: Page;
   let transport: nodemailer.Transporter;
+  const pageProblems: string[] = [];
 
   async function idOf(subject: string): Promise<string> {
     const res = await fetch(`${server.httpUrl}/api/messages?q=${encodeURIComponent(`subject:"${subject}"`)}`);
@@ -78,6 +79,13 @@ describe('inbox UI in Chromium', () => {
     transport = nodemailer.createTransport({ host: '127.0.0.1', port: server.smtpPort, secure: false, ignoreTLS: true });
     chromium = await launchBrowser();
     page = await chromium.context.newPage();
+    page.on('pageerror', (err) => pageProblems.push(`uncaught: ${err.message}`));
+    page.on('console', (msg) => {
+      // Messages from the message frame (blocked script, refused by its CSP) are the point of the
+      // sandbox; the page's own errors are bugs.
+      const from = msg.location().url;
+      if (msg.type() === 'error' && !from.includes('/api/messages/')) pageProblems.push(`${msg.text()} (${from})`);
+    });
     await page.goto(server.httpUrl);
     await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
   });
@@ -260,6 +268,9 @@ describe('inbox UI in Chromium', () => {
     } finally {
       await sink.close();
     }
+  });
+  test('the page itself logged no errors and no Content-Security-Policy violations along the way', () => {
+    assert.deepEqual(pageProblems, []);
   });
 });
 
