@@ -191,3 +191,33 @@ describe('queries that do not parse', () => {
     assert.equal(api.store.counts().messages, before);
   });
 });
+
+describe('arbitrary input', () => {
+  test('any q, cursor or after string is answered 200, 400, 404 or 408, never a 5xx', async () => {
+    const fc = await import('fast-check');
+    const pieces = fc.constantFrom('from:', 'to:', 'header:', 'is:', 'has:', 'before:', 'larger:', '"', '(', ')', '-', ' OR ', ' ', ':', '\\', '*', '[', '\u0000', 'é', '😀');
+    const input = fc.array(fc.oneof(pieces, fc.string({ maxLength: 6 })), { maxLength: 12 }).map((a) => a.join(''));
+    await fc.assert(
+      fc.asyncProperty(input, async (s) => {
+        for (const url of [
+          `/api/messages?q=${encodeURIComponent(s)}`,
+          `/api/messages?cursor=${encodeURIComponent(s)}`,
+          `/api/wait?timeout=0&after=${encodeURIComponent(s)}`,
+          `/api/wait?timeout=0&q=${encodeURIComponent(s)}`,
+        ]) {
+          const res = await api.app.inject({ url });
+          assert.ok([200, 400, 404, 408].includes(res.statusCode), `${url}: ${res.statusCode} ${res.body}`);
+          assert.equal(typeof (res.json() as object), 'object');
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+  test('broken percent-encoding in the path or query is never a 5xx', async () => {
+    for (const url of ['/api/messages?q=%ZZ', '/api/messages?q=%FF%FE', '/api/messages/%ZZ', '/api/messages/%C0%AF/raw', '/api/wait?after=%E0%A4&timeout=0']) {
+      const res = await api.app.inject({ url });
+      assert.ok(res.statusCode < 500, `${url}: ${res.statusCode} ${res.body}`);
+      assert.equal(typeof (res.json() as object), 'object');
+    }
+  });
+});
