@@ -190,6 +190,20 @@ describe('event stream', () => {
     resumed.close();
   });
 
+  test('a client whose missed events would flood its buffer gets a resync, not a replay it would be dropped for', async () => {
+    const first = await EventClient.connect(wsUrl);
+    const hello = await first.next(isType('hello'));
+    first.close();
+    await first.closed;
+    // 200 summaries of 16 KiB: 3 MiB, over half the 4 MiB a client may have queued.
+    const padding = 'y'.repeat(16 * 1024);
+    for (let i = 0; i < 200; i++) server.store.add({ raw: rawMessage(`big ${i} ${padding}`), envelope: ENVELOPE, inbox: 'default' });
+    const again = await EventClient.connect(`${wsUrl}?since=${hello.seq}&epoch=${hello.data.epoch}`);
+    assert.match((await again.next(isType('resync'))).data.reason, /more was missed/);
+    assert.equal(again.frames.length, 1);
+    again.close();
+  });
+
   test('a client filtered by inbox receives only that inbox, counts for all', async () => {
     const client = await EventClient.connect(`${wsUrl}?inbox=alice`);
     await client.next(isType('hello'));

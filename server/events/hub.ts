@@ -170,16 +170,38 @@ export class EventHub {
           : since < this.#floor
             ? 'the events you missed are no longer buffered'
             : null;
-    if (reason !== null) {
-      const resync: MailpenEvent = { type: 'resync', seq: this.#seq, data: { epoch: this.epoch, reason, counts: this.#counts() } };
+    const missed = reason === null ? this.#missedSince(since, client.inbox) : null;
+    if (missed === null) {
+      const resync: MailpenEvent = {
+        type: 'resync',
+        seq: this.#seq,
+        data: { epoch: this.epoch, reason: reason ?? 'more was missed than is worth replaying', counts: this.#counts() },
+      };
       this.#send(client, JSON.stringify(resync));
       return;
     }
+    for (const frame of missed) this.#send(client, frame);
+    this.#send(client, JSON.stringify(this.#hello()));
+  }
+
+  /**
+   * The frames a client missed, or null when they would fill half its send buffer: replaying
+   * them would get it dropped, and it would reconnect from the same seq and be dropped again.
+   */
+  #missedSince(since: number, inbox: string | null): string[] | null {
+    const frames: string[] = [];
+    let bytes = 0;
     for (let i = this.#ringStart; i < this.#ring.length; i++) {
       const r = this.#ring[i]!;
-      if (r.event.seq > since) this.#deliver(client, r);
+      if (r.event.seq <= since) continue;
+      const filtered = inbox === null ? r.event : forInbox(r.event, inbox);
+      if (filtered === null) continue;
+      const frame = filtered === r.event ? r.frame : JSON.stringify(filtered);
+      bytes += frame.length;
+      if (bytes > this.#options.maxBufferedBytes / 2) return null;
+      frames.push(frame);
     }
-    this.#send(client, JSON.stringify(this.#hello()));
+    return frames;
   }
 
   #remove(client: Client): void {
