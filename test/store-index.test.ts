@@ -107,6 +107,23 @@ describe('store holding', () => {
     assert.ok(store.get(b.id)!.raw.equals(large));
   });
 
+  it('moves the few messages left in mostly emptied slabs, so deleting most mail frees its memory', () => {
+    const store = new MemoryStore({ maxMessages: 0, maxBytes: 0 });
+    const kept: Array<{ id: string; raw: Buffer }> = [];
+    const doomed: string[] = [];
+    for (let i = 0; i < 12_000; i++) {
+      const m = store.add(incoming(`m${i}`, `${i} `.padEnd(2000, 'x')));
+      if (i % 100 === 0) kept.push({ id: m.id, raw: Buffer.from(m.raw) });
+      else doomed.push(m.id);
+    }
+    const slabsBefore = store.slabCount;
+    assert.ok(slabsBefore >= 6, `${slabsBefore} slabs for 24 MB`);
+    store.delete(doomed);
+    assert.ok(store.slabCount <= 2, `${store.slabCount} slabs left for ${kept.length} messages`);
+    for (const k of kept) assert.ok(store.get(k.id)!.raw.equals(k.raw));
+    assert.deepEqual(search(store, 'subject:m11900'), ['m11900']);
+  });
+
   it('reads headers on demand for messages far beyond the recent-parse cache', () => {
     const store = new MemoryStore({ maxMessages: 0, maxBytes: 0 });
     const first = store.add(incoming('=?UTF-8?B?w6l0w6k=?= first', 'body'));

@@ -97,7 +97,8 @@ class Entry implements StoredMessage, SearchFields {
   readonly seq: number;
   readonly inbox: string;
   readonly receivedAt: number;
-  readonly raw: Buffer;
+  /** The same bytes always; the Buffer is replaced when its slab is compacted (RawArena). */
+  raw: Buffer;
   readonly envelope: Envelope;
   read = false;
   from = '';
@@ -418,6 +419,7 @@ export class MemoryStore implements MessageStore {
     }
     this.#compactIfSparse();
     this.#rebuildIfStale();
+    this.#compactRawIfSparse();
     if (removed.length > 0) this.#emit({ type: 'deleted', messages: removed });
     return removed;
   }
@@ -436,6 +438,7 @@ export class MemoryStore implements MessageStore {
       this.#parses.clear();
       this.#bodies.clear();
       this.#index.clear();
+      this.#arena = new RawArena();
       this.#pending = [];
       this.#pendingHead = 0;
       this.#onSettled();
@@ -452,6 +455,7 @@ export class MemoryStore implements MessageStore {
       this.#compactIfSparse();
     }
     this.#rebuildIfStale();
+    this.#compactRawIfSparse();
     this.#emit({ type: 'cleared', inbox: inbox ?? null });
     return count;
   }
@@ -491,6 +495,7 @@ export class MemoryStore implements MessageStore {
     this.#byId.delete(m.id);
     this.#parses.delete(m);
     this.#bodies.delete(m);
+    this.#arena.release(m.raw);
     if (m.postings > 0) this.#index.forgot(m.postings);
     this.#bytes -= m.raw.length;
     const c = this.#inbox(m.inbox);
@@ -548,6 +553,24 @@ export class MemoryStore implements MessageStore {
     this.#pending = pending;
     this.#pendingHead = 0;
     this.#scheduleIndexing();
+  }
+
+  /**
+   * Deletions (not eviction, which empties slabs in order) can leave slabs holding a few
+   * messages each; once that wastes more than a quarter of what is live, the survivors move.
+   */
+  #compactRawIfSparse(): void {
+    const sparse = this.#arena.sparseSlabs();
+    if (!sparse) return;
+    for (let i = this.#head; i < this.#slots.length; i++) {
+      const m = this.#slots[i]!;
+      if (typeof m !== 'number' && sparse.has(m.raw.buffer)) m.raw = this.#arena.move(m.raw);
+    }
+  }
+
+  /** Slabs of raw bytes allocated now, for tests of the compaction. */
+  get slabCount(): number {
+    return this.#arena.slabCount;
   }
 
   #compactIfSparse(): void {
