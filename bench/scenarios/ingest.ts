@@ -9,7 +9,7 @@ import { fmt, type RunConfig, type ScenarioResult } from '../report.js';
 
 export async function ingest(run: RunConfig): Promise<ScenarioResult> {
   const count = run.small ? 2000 : 20_000;
-  const rounds = run.small ? 1 : 2;
+  const rounds = run.small ? 1 : 3;
   const messages = Array.from({ length: count }, (_, i) => onWire(textMessage(i)));
   const dir = maildevDir();
   // 'mailpen+ui': the same with one event-stream client (an open inbox tab), which has every
