@@ -274,6 +274,44 @@ describe('inbox UI in Chromium', () => {
   });
 });
 
+describe('inbox UI across a dropped connection', () => {
+  test('catches up through seq: mail that arrived while the socket was down shows without reloading the list', async () => {
+    const server = await startTestServer();
+    const chromium = await launchBrowser();
+    // The server side of every event-stream socket, to cut the connection as a network drop would.
+    const sockets: import('node:stream').Duplex[] = [];
+    server.app.server.on('upgrade', (_req, socket) => sockets.push(socket));
+    try {
+      const page = await chromium.context.newPage();
+      const streams: string[] = [];
+      const listRequests: string[] = [];
+      page.on('websocket', (ws) => streams.push(ws.url()));
+      page.on('request', (r) => {
+        if (new URL(r.url()).pathname === '/api/messages') listRequests.push(r.url());
+      });
+      await page.goto(server.httpUrl);
+      const status = page.getByTestId('connection');
+      await status.filter({ hasText: 'Live' }).waitFor();
+      const listedBefore = listRequests.length;
+
+      for (const socket of sockets.splice(0)) socket.destroy();
+      await status.filter({ hasText: /Offline|Reconnecting/ }).waitFor();
+      const transport = nodemailer.createTransport({ host: '127.0.0.1', port: server.smtpPort, secure: false, ignoreTLS: true });
+      await transport.sendMail({ from: 'a@example.test', to: 'b@example.test', subject: 'Sent during the drop', text: 'hi' });
+      transport.close();
+
+      await page.locator('[role=option]', { hasText: 'Sent during the drop' }).waitFor({ timeout: 20_000 });
+      await status.filter({ hasText: 'Live' }).waitFor();
+      assert.equal(streams.length, 2);
+      assert.match(streams[1]!, /[?&]since=\d+&epoch=[\w-]+/, 'the reconnect resumed from the last seq');
+      assert.equal(listRequests.length, listedBefore, 'no list reload: the missed event was replayed');
+    } finally {
+      await chromium.close();
+      await server.close();
+    }
+  });
+});
+
 describe('inbox UI across a server restart', () => {
   test('shows the connection dropping, reconnects with backoff and reloads from the new server', async () => {
     let server = await startTestServer();
