@@ -158,7 +158,48 @@ describe('inbox UI in Chromium', () => {
     await page.waitForFunction((sel) => !document.querySelector(sel)?.classList.contains('unread'), `#row-${id}`);
     const stored = (await (await fetch(`${server.httpUrl}/api/messages/${id}`)).json()) as { read: boolean };
     assert.equal(stored.read, true);
+
+    await page.getByRole('tab', { name: 'Headers' }).click();
+    assert.match(await page.getByRole('tabpanel').textContent() ?? '', /Message-ID/i);
+    await page.getByRole('tab', { name: 'Source' }).click();
+    await page.getByRole('tabpanel').filter({ hasText: 'Subject: Invoice with logo' }).waitFor();
+    assert.match(await page.getByRole('tabpanel').textContent() ?? '', /Content-Type: multipart\//);
+
     await page.getByRole('tab', { name: 'HTML' }).click();
+    const frameWidth = () => page.getByTestId('html-frame').evaluate((el) => el.clientWidth);
+    await page.getByRole('button', { name: 'Phone' }).click();
+    assert.equal(await frameWidth(), 375);
+    await page.getByRole('button', { name: 'Tablet' }).click();
+    assert.ok((await frameWidth()) <= 768);
+    await page.getByRole('button', { name: 'Desktop' }).click();
+  });
+
+  test('the inbox menu switches to one inbox (one per SMTP AUTH user) and shows its counts', async () => {
+    const staging = nodemailer.createTransport({ host: '127.0.0.1', port: server.smtpPort, secure: false, ignoreTLS: true, auth: { user: 'staging', pass: 'any' } });
+    await staging.sendMail({ from: 'ci@example.test', to: 'qa@example.test', subject: 'Staging build 77', text: 'green' });
+    staging.close();
+    await row('Staging build 77').waitFor();
+    const menu = page.getByLabel('Inbox');
+    await page.locator('[data-testid=inbox-select] option', { hasText: /^staging \(1, 1 unread\)$/ }).waitFor({ state: 'attached' });
+    await menu.selectOption('staging');
+    await page.waitForFunction(() => document.querySelectorAll('[role=option]').length === 1);
+    assert.match(await page.locator('[role=option]').textContent() ?? '', /Staging build 77/);
+    await menu.selectOption('');
+    await row('Your receipt 1001').waitFor();
+  });
+
+  test('follows the system theme and switches on request', async () => {
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    assert.equal(await background(), 'rgb(21, 24, 29)');
+    await page.emulateMedia({ colorScheme: 'light' });
+    assert.equal(await background(), 'rgb(255, 255, 255)');
+    const button = page.getByRole('button', { name: /^Theme/ });
+    await button.click(); // system -> light
+    await button.click(); // light -> dark, over a light system
+    assert.equal(await background(), 'rgb(21, 24, 29)');
+    await button.click(); // back to system
+    assert.equal(await background(), 'rgb(255, 255, 255)');
   });
 
   test('the search box narrows the list with the API query language', async () => {
