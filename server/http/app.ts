@@ -70,7 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(waitRoutes, { ...api, waiters });
   await app.register(infoRoutes, { ...api, waiters });
   // The inbox page at / (last: its page fallback answers only what no route above claims).
-  await app.register(uiRoutes, deps);
+  await app.register(uiRoutes);
   attachEventStream(app, {
     ...deps,
     // The upgrade never reaches fastify's hooks: the same Host and credentials check, there.

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import type { App, AppDeps } from '../app.js';
+import type { App } from '../app.js';
 import { errorBody } from '../errors.js';
 
 /** dist/ui under the package root (found from here both when run from source and from dist/). */
@@ -19,7 +19,7 @@ export const UI_DIR: string = (() => {
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const REVALIDATE = 'no-cache';
 
-export interface UiRouteOptions extends AppDeps {
+export interface UiRouteOptions {
   /** Where the built UI is; tests of a missing build point it elsewhere. */
   uiDir?: string;
 }
