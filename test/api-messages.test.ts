@@ -297,6 +297,7 @@ describe('messages over inject()', () => {
       assert.deepEqual((await local.app.inject({ method: 'DELETE', url: `/api/messages/${a}` })).json(), { deleted: 1 });
       assert.equal((await local.app.inject({ url: `/api/messages/${a}` })).statusCode, 404);
       assert.deepEqual((await local.app.inject({ method: 'DELETE', url: '/api/messages?inbox=one' })).json(), { deleted: 1 });
+      assert.deepEqual((await local.app.inject({ method: 'DELETE', url: '/api/messages?inbox=nosuchinbox' })).json(), { deleted: 0 });
       assert.deepEqual((await local.app.inject({ method: 'DELETE', url: '/api/messages?q=subject:delta' })).json(), { deleted: 1 });
       assert.deepEqual((await local.app.inject({ url: '/api/messages' })).json().messages.map((m: Summary) => m.subject), ['gamma']);
       local.add(textMail({ Subject: 'epsilon' }), { inbox: 'three' });

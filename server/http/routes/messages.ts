@@ -141,7 +141,11 @@ export async function messageRoutes(app: App, { store }: AppDeps): Promise<void>
       const { q, inbox } = request.query;
       // Parsed before anything is touched: a query that does not parse deletes nothing.
       const sel = selection(store, q, inbox);
-      if (!sel.match) return { deleted: inbox === undefined ? store.clear() : store.clear(inbox) };
+      if (!sel.match) {
+        if (inbox === undefined) return { deleted: store.clear() };
+        // An inbox with no mail does not exist; clearing it would only announce a change that did not happen.
+        return { deleted: store.inboxes().some((i) => i.name === inbox) ? store.clear(inbox) : 0 };
+      }
       return { deleted: store.delete(selectedIds(store, sel)).length };
     },
   );
