@@ -71,6 +71,21 @@ describe('GET /api/wait', () => {
     assert.equal(epoch.status, 200);
   });
 
+  test('a body word finds the message, whether it arrives during the wait or just before it', async () => {
+    const word = `tok${Date.now().toString(36)}`;
+    const pending = wait({ q: word, timeout: '10' });
+    await untilWaiters(1);
+    const body = (w: string) => Buffer.from(`From: app@example.test\r\nTo: body@example.test\r\nSubject: plain\r\n\r\nYour code is ${w}.\r\n`);
+    const during = queuedId(await sendRaw(server.smtpPort, body(word), { to: ['body@example.test'] }));
+    assert.equal(((await (await pending).json()) as { id: string }).id, during);
+
+    const marker = await send('someone@example.test', 'marker');
+    const word2 = `${word}x`;
+    const early = queuedId(await sendRaw(server.smtpPort, body(word2), { to: ['body@example.test'] }));
+    const res = await wait({ q: word2, after: marker, timeout: '10' });
+    assert.equal(((await res.json()) as { id: string }).id, early);
+  });
+
   test('with several matches after the point, returns the oldest', async () => {
     const marker = await send('someone@example.test', 'marker');
     const first = await send('twice@example.test', 'one');
