@@ -33,6 +33,15 @@ describe('store search index', () => {
     assert.deepEqual(search(store, 'KUMQ'), ['two'], 'a part of a word, in another case');
   });
 
+  it('answers from the bodies themselves while a long backlog waits for the background indexer', async () => {
+    const store = new MemoryStore({ maxMessages: 0, maxBytes: 0 });
+    for (let i = 0; i < 2500; i++) store.add(incoming(`m${i}`, `filler text number${i}z`));
+    assert.deepEqual(search(store, 'number7z'), ['m7']);
+    assert.deepEqual(search(store, '"text number2499z"'), ['m2499']);
+    await store.settled();
+    assert.deepEqual(search(store, 'number7z'), ['m7']);
+  });
+
   it('matches a message that arrives after the search was compiled (a pending wait)', () => {
     const store = new MemoryStore({ maxMessages: 0, maxBytes: 0 });
     store.add(incoming('old', 'plain words'));

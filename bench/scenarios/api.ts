@@ -94,6 +94,7 @@ export async function api(run: RunConfig): Promise<ScenarioResult> {
       row('get one, first time (p50 / p99)', f1, null),
       row('get one, again (p50 / p99)', f2, null),
       { scenario, figure: 'first body search right after ingest', value: `${fmt(first.ms, 0)} ms`, target: '', met: null },
+      { scenario, figure: 'background indexing done after that', value: `${fmt(settledMs / 1000, 2)} s`, target: '', met: null },
       {
         scenario,
         figure: 'body search complete after ingest',

@@ -44,8 +44,9 @@ export interface SearchFields {
 /** Which messages' bodies may hold a search term. */
 export interface BodyCandidates {
   /**
-   * False: surely not. True: it may; unless `exact`, check the body itself. Null: the message
-   * came after the lookup (a waiter's predicate outlives it), so check the body itself.
+   * False: surely not. True: it may; unless `exact`, check the body itself. Null: the index
+   * does not know (the message came after the lookup, as for a waiter's predicate, or is not
+   * indexed yet), so check the body itself.
    */
   has(message: StoredMessage): boolean | null;
   /** Whether `has` is the answer itself (a term of word characters only). */
