@@ -17,6 +17,7 @@ import { waitRoutes } from './routes/wait.js';
 import { infoRoutes } from './routes/info.js';
 import { uiRoutes } from './routes/ui.js';
 import { Waiters } from './waiters.js';
+import { closeUnusedConnectionsOnClose } from './unused-connections.js';
 import { MessageSummarySchema } from './schemas.js';
 import { ErrorBody, errorHandler, notFoundHandler } from './errors.js';
 
@@ -67,6 +68,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // One store subscription for every long-poll; they are answered (503) before the server stops.
   const waiters = new Waiters(deps.store);
   app.addHook('preClose', async () => waiters.close());
+  closeUnusedConnectionsOnClose(app);
   await app.register(waitRoutes, { ...api, waiters });
   await app.register(infoRoutes, { ...api, waiters });
   // The inbox page at / (last: its page fallback answers only what no route above claims).
