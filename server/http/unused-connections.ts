@@ -12,7 +12,12 @@ export function closeUnusedConnectionsOnClose(app: App): void {
     unused.add(socket);
     socket.once('close', () => unused.delete(socket));
   });
-  app.server.on('request', (request: { socket: Socket }) => unused.delete(request.socket));
+  const used = (request: { socket: Socket }): void => {
+    unused.delete(request.socket);
+  };
+  app.server.on('request', used);
+  // A WebSocket is a used connection too; the event stream closes its own with a close frame.
+  app.server.on('upgrade', used);
   app.addHook('preClose', async () => {
     for (const socket of unused) socket.destroy();
     unused.clear();
