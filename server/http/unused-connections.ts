@@ -7,19 +7,14 @@ import type { Socket } from 'node:net';
 import type { App } from './app.js';
 
 export function closeUnusedConnectionsOnClose(app: App): void {
-  const unused = new Set<Socket>();
+  const open = new Set<Socket>();
   app.server.on('connection', (socket: Socket) => {
-    unused.add(socket);
-    socket.once('close', () => unused.delete(socket));
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
   });
-  const used = (request: { socket: Socket }): void => {
-    unused.delete(request.socket);
-  };
-  app.server.on('request', used);
-  // A WebSocket is a used connection too; the event stream closes its own with a close frame.
-  app.server.on('upgrade', used);
   app.addHook('preClose', async () => {
-    for (const socket of unused) socket.destroy();
-    unused.clear();
+    // Not one byte received: no request is started, so there is nothing to finish. A WebSocket
+    // (upgraded, bytes read) is left for the event stream to close with a close frame.
+    for (const socket of open) if (socket.bytesRead === 0) socket.destroy();
   });
 }
