@@ -9,6 +9,15 @@ interface Waiter {
   settle(outcome: WaitOutcome): void;
 }
 
+/** This runs inside the store's add(): a predicate that throws must not fail the SMTP transaction. */
+function accepts(w: Waiter, message: StoredMessage): boolean {
+  try {
+    return w.accepts(message);
+  } catch {
+    return false;
+  }
+}
+
 export class Waiters {
   #waiting = new Set<Waiter>();
   #unsubscribe: () => void;
@@ -16,7 +25,7 @@ export class Waiters {
   constructor(store: MessageStore) {
     this.#unsubscribe = store.subscribe((event) => {
       if (event.type !== 'added' || this.#waiting.size === 0) return;
-      for (const w of this.#waiting) if (w.accepts(event.message)) w.settle({ kind: 'message', message: event.message });
+      for (const w of this.#waiting) if (accepts(w, event.message)) w.settle({ kind: 'message', message: event.message });
     });
   }
 
