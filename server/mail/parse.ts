@@ -12,8 +12,14 @@ const CACHE_MAX_BYTES = 64 * 1024 * 1024;
 
 export type { HeaderLine, MessagePart, ParsedMessage } from './full-parse.js';
 
-/** Least recently used first: a Map iterates in insertion order and a hit is re-inserted. */
-const cache = new Map<Buffer, Parsed>();
+/**
+ * The parse cache. Looked up by the message's own Buffer, but never holding it: the store keeps
+ * small messages as views of 4 MB slabs, so a cached key would keep a deleted message's whole
+ * slab alive. The LRU (least recently used first: a Map iterates in insertion order, a hit is
+ * re-inserted) holds the parses, each with a weak reference back to its key.
+ */
+const byRaw = new WeakMap<Buffer, Parsed>();
+const lru = new Map<Parsed, WeakRef<Buffer>>();
 let cachedBytes = 0;
 /** Concurrent requests for one message share one parse. */
 const inFlight = new Map<Buffer, Promise<Parsed>>();
@@ -32,10 +38,10 @@ export async function partContent(raw: Buffer, partId: string): Promise<{ part: 
 }
 
 function parsed(raw: Buffer): Promise<Parsed> {
-  const hit = cache.get(raw);
-  if (hit) {
-    cache.delete(raw);
-    cache.set(raw, hit);
+  const hit = byRaw.get(raw);
+  if (hit && lru.has(hit)) {
+    lru.delete(hit);
+    lru.set(hit, new WeakRef(raw));
     return Promise.resolve(hit);
   }
   let pending = inFlight.get(raw);
@@ -53,12 +59,15 @@ function parsed(raw: Buffer): Promise<Parsed> {
 function remember(raw: Buffer, p: Parsed): void {
   // A parse bigger than the whole budget would only evict everything else for one view.
   if (p.bytes > CACHE_MAX_BYTES) return;
-  cache.set(raw, p);
+  byRaw.set(raw, p);
+  lru.set(p, new WeakRef(raw));
   cachedBytes += p.bytes;
-  for (const [key, old] of cache) {
-    if (cache.size <= CACHE_MAX_ENTRIES && cachedBytes <= CACHE_MAX_BYTES) break;
-    cache.delete(key);
+  for (const [old, key] of lru) {
+    if (lru.size <= CACHE_MAX_ENTRIES && cachedBytes <= CACHE_MAX_BYTES) break;
+    lru.delete(old);
     cachedBytes -= old.bytes;
+    const k = key.deref();
+    if (k && byRaw.get(k) === old) byRaw.delete(k);
   }
 }
 
