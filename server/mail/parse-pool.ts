@@ -104,7 +104,10 @@ export class ParsePool {
     // comes after them.)
     slot.worker.ref();
     if (slot.ready) this.#startClock(slot);
-    const request: ParseRequest = { raw: job.raw };
+    // postMessage clones a view's whole ArrayBuffer: a small message held in one of the store's
+    // 4 MB slabs would send the slab. Such a view is copied out first; a Buffer of its own is sent as is.
+    const raw = job.raw.byteLength === job.raw.buffer.byteLength ? job.raw : new Uint8Array(job.raw);
+    const request: ParseRequest = { raw };
     slot.worker.postMessage(request);
   }
 
