@@ -234,6 +234,7 @@ describe('messages over inject()', () => {
       [{ method: 'PATCH', url: `/api/messages/${rich}`, payload: {} }, /read/],
       [{ method: 'PATCH', url: `/api/messages/${rich}`, headers: { 'content-type': 'application/json' }, payload: '{"read":' }, /JSON/i],
       [{ method: 'PATCH', url: '/api/messages', payload: { ids: [{}], read: true } }, /ids/],
+      [{ method: 'PATCH', url: '/api/messages', payload: { ids: [rich], q: 'x', read: true } }, /either ids, or q/],
       [{ url: '/api/wait?timeout=61' }, /timeout/],
       [{ url: '/api/wait?after=yesterday' }, /neither a message id nor a time/],
       [{ method: 'POST', url: '/api/messages' }, /raw message/],

@@ -15,6 +15,7 @@ import {
 } from '../schemas.js';
 import { Type } from '@sinclair/typebox';
 import { findMessage, selectedIds, selection } from '../selection.js';
+import { HttpError } from '../errors.js';
 import { parseMessage } from '../../mail/parse.js';
 
 export async function messageRoutes(app: App, { store }: AppDeps): Promise<void> {
@@ -98,6 +99,7 @@ export async function messageRoutes(app: App, { store }: AppDeps): Promise<void>
     },
     async (request) => {
       const { ids, q, inbox, read } = request.body;
+      if (ids !== undefined && (q !== undefined || inbox !== undefined)) throw new HttpError(400, 'give either ids, or q and/or inbox, not both');
       const targets = ids ?? selectedIds(store, selection(store, q, inbox));
       let updated = 0;
       for (const id of targets) {
