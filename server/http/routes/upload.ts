@@ -1,5 +1,6 @@
 // POST /api/messages: store uploaded mail as if it came over SMTP, the envelope read from its
 // headers (From; To, Cc and Bcc). A body starting with a "From " line is an mbox file.
+import { Type } from '@sinclair/typebox';
 import type { App, AppDeps } from '../app.js';
 import { ErrorRef, UploadQuery, UploadResponse } from '../schemas.js';
 import { HttpError } from '../errors.js';
@@ -28,6 +29,8 @@ export async function uploadRoutes(app: App, { store, config }: AppDeps): Promis
         summary: 'Upload a raw RFC 5322 message or an mbox file; the envelope comes from its headers',
         tags: ['messages'],
         querystring: UploadQuery,
+        // Any bytes validate: the size is checked below and the content is mail, taken as it is.
+        body: Type.Unsafe<Buffer>({ description: 'a raw RFC 5322 message, or an mbox file (starts with a "From " line)' }),
         consumes: ['message/rfc822', 'application/mbox', 'application/octet-stream'],
         response: { 201: UploadResponse, 400: ErrorRef, 413: ErrorRef },
       },
