@@ -252,7 +252,7 @@ describe('mailpen sendmail against a server that refuses', () => {
       MAILPEN_SENDMAIL_AUTH: 'app:secret',
     });
     assert.equal(run.code, 69);
-    assert.match(run.stderr, /refused the message: 552 .*Message too big/);
+    assert.match(run.stderr, /refused the message: 552 5\.3\.4 .*maximum message size/);
     assert.equal(server.store.counts().messages, 0);
   });
 
