@@ -85,6 +85,10 @@ describe('free words and phrases', () => {
     assert.deepEqual(await search('"ZX-99 number"'), []);
     assert.deepEqual(await search('"votre mot"'), ['reset']);
   });
+  test('a URL is searched as text, not read as a field', async () => {
+    assert.deepEqual(await search('https://app.test/reset?t=1'), ['reset']);
+    assert.deepEqual(await search('https://app.test/other'), []);
+  });
   test('an empty query lists everything', async () => {
     assert.deepEqual(await search(''), ['big', 'order', 'report', 'reset']);
   });

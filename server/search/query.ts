@@ -68,9 +68,10 @@ function tokenize(input: string): Token[] {
       i++;
       continue;
     }
-    // A field name is letters then ":"; header: takes "Name:" as part of its value.
+    // A field name is letters then ":"; header: takes "Name:" as part of its value. A URL
+    // ("https://...") is not a field: tests search for the links they expect in a body.
     let field: string | null = null;
-    const m = /^([A-Za-z]+):/.exec(input.slice(i, i + 16));
+    const m = /^([A-Za-z]+):(?!\/\/)/.exec(input.slice(i, i + 18));
     if (m) {
       const name = m[1]!.toLowerCase();
       if (!FIELDS.has(name)) {
