@@ -5,8 +5,9 @@
 // so no static reference to it exists in the mail): the sink seeing any /ran- request is proof
 // of execution. Besides that: no dialog opens, neither the page nor the message frame is
 // navigated, no popup opens except the control links the test clicks on purpose, the message
-// frame sends nothing to the API but GETs under its own message, nothing is deleted, and the
-// server writes no file (its directories are still empty at the end).
+// frame sends nothing to the API but GETs under its own message, nothing is deleted, the
+// server fetches none of the URLs in the mail (only the browser ever reaches the sink), and it
+// writes no file (its directories are still empty at the end).
 //
 // Needs the built UI (dist/ui): `npm test` builds it first; alone, run `npm run build:ui` once.
 import { describe, it, before, after } from 'node:test';
@@ -28,12 +29,15 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Records every request that reaches it; payloads report here if they run. */
 class Sink {
   readonly hits: string[] = [];
+  /** The User-Agent of each hit: a browser's, or someone else's. */
+  readonly agents: string[] = [];
   readonly #server: Server;
   #waiters: Array<() => void> = [];
 
   constructor() {
     this.#server = createServer((req, res) => {
       this.hits.push(req.url ?? '');
+      this.agents.push(req.headers['user-agent'] ?? '');
       for (const w of this.#waiters.splice(0)) w();
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     });
@@ -419,6 +423,11 @@ describe('hostile mail in the real UI', () => {
     for (const r of api) assert.ok(!['DELETE', 'POST', 'PUT'].includes(r.method), `${r.method} ${r.url}`);
     const list = (await (await fetch(`${mailpen.url}/api/messages`)).json()) as { total: number };
     assert.equal(list.total, sent.size, 'every message is still there');
+
+    // Every URL in these messages points at the sink; the server listed them and fetched none.
+    for (const id of sent.values()) assert.equal((await fetch(`${mailpen.url}/api/messages/${id}/links`)).status, 200);
+    assert.ok(sink.hits.length > 0);
+    assert.deepEqual([...new Set(sink.agents.filter((a) => !/Chrome\//.test(a)))], [], 'only the browser ever contacted the sink');
 
     assert.deepEqual(dialogs, []);
     assert.deepEqual(mainNavigations, [`${mailpen.url}/`]);
