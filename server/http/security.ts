@@ -27,6 +27,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import type { App, AppDeps } from './app.js';
 import { errorBody } from './errors.js';
+import { normalizeOrigin } from '../events/origin.js';
 
 export type SecurityConfig = Pick<Config, 'http' | 'allowedHosts' | 'allowedOrigins' | 'uiAuth' | 'apiToken' | 'maxWaits'>;
 
@@ -94,16 +95,6 @@ export function hostAllowed(host: string | undefined, config: Pick<SecurityConfi
   if (name === 'localhost' || name.endsWith('.localhost')) return true;
   if (isIP(name) !== 0) return true;
   return config.allowedHosts.includes(name);
-}
-
-/** `scheme://host[:port]` as a browser sends it in Origin, or null for "null" and garbage. */
-export function normalizeOrigin(value: string): string | null {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : null;
-  } catch {
-    return null;
-  }
 }
 
 /** Whether an Origin header names the server the request was sent to (the UI's own pages). */
