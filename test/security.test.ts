@@ -8,6 +8,7 @@ import { MemoryStore } from '../server/store/memory-store.js';
 import { buildApp, type App } from '../server/http/app.js';
 import { hostName, hostAllowed, credentialsValid } from '../server/http/security.js';
 import { startTestServer } from './helpers/server.js';
+import WebSocket from 'ws';
 
 async function appWith(overrides: Partial<Config> = {}): Promise<App> {
   const config = loadConfig([], {}, { http: { host: '127.0.0.1', port: 8025 }, logLevel: 'silent', ...overrides });
@@ -289,6 +290,31 @@ describe('pending waits', () => {
       assert.equal(after?.status, 408, 'a wait runs (and times out) once a place is free');
       held[1]!.abort();
       await pending[1];
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('authentication at the event stream', () => {
+  it('refuses an upgrade without credentials (401) and accepts Basic or the bearer token', async () => {
+    const server = await startTestServer({ uiAuth: new Map([['dev', 'pw']]), apiToken: 'tok' });
+    try {
+      const url = `ws://127.0.0.1:${server.http.port}/api/events`;
+      const status = (headers: Record<string, string>): Promise<number> =>
+        new Promise((resolve) => {
+          const ws = new WebSocket(url, { headers });
+          ws.on('open', () => {
+            ws.close();
+            resolve(101);
+          });
+          ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+          ws.on('error', () => undefined);
+        });
+      assert.equal(await status({}), 401);
+      assert.equal(await status({ authorization: basic('dev', 'wrong') }), 401);
+      assert.equal(await status({ authorization: basic('dev', 'pw') }), 101);
+      assert.equal(await status({ authorization: 'Bearer tok' }), 101);
     } finally {
       await server.close();
     }
