@@ -259,11 +259,6 @@ export class MemoryStore implements MessageStore {
     return new Promise((resolve) => this.#settledWaiters.push(resolve));
   }
 
-  /** Test and benchmark hook: index everything now. */
-  indexNow(): void {
-    this.#indexPending(Infinity);
-  }
-
   #shareEnvelope(envelope: Envelope): Envelope {
     // Test suites send from a few senders to a few recipients: one frozen object per distinct envelope.
     const key = `${envelope.mailFrom}\0${envelope.rcptTo.join('\0')}\0${envelope.helo}\0${envelope.remoteAddress}\0${envelope.authUser ?? '\u0001'}\0${envelope.tls ? 1 : 0}`;
