@@ -45,7 +45,8 @@ export async function latency(run: RunConfig): Promise<ScenarioResult> {
     const toWait: number[] = [];
     for (let i = 0; i < count; i++) {
       // The wait is pending before the message is sent: it is asked for and given time to land.
-      const waitStarted = fetch(`http://127.0.0.1:${target.http}/api/wait?q=${bodyToken(i)}&timeout=10`).then(async (res) => {
+      // `after=0` (the epoch) so that on a machine too busy for that, it still finds the message.
+      const waitStarted = fetch(`http://127.0.0.1:${target.http}/api/wait?q=${bodyToken(i)}&after=0&timeout=10`).then(async (res) => {
         const at = performance.now();
         const body = (await res.json()) as { id?: string };
         if (!res.ok) throw new Error(`wait answered ${res.status}`);
