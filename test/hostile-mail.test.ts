@@ -286,6 +286,7 @@ describe('hostile mail in the real UI', () => {
           { headers: ['Content-Type: text/plain', `Content-ID: <javascript:${RAN('cid-js')}>`], body: 'content id javascript' },
           { headers: ['Content-Type: text/html', 'Content-Disposition: attachment; filename="page.html"'], body: `<script>${RAN('html-attachment')}</script>` },
           { headers: ['Content-Type: image/svg+xml', 'Content-Disposition: attachment; filename="image.svg"'], body: svgWithScript },
+          { headers: ['Content-Type: text/javascript', 'Content-Disposition: attachment; filename="payload.js"'], body: RAN('part-as-script') },
         ],
       })],
     ];
@@ -400,6 +401,22 @@ describe('hostile mail in the real UI', () => {
     const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
     assert.doesNotMatch(download.suggestedFilename(), /[/\\]/);
     await download.cancel().catch(() => undefined);
+
+    // Even a script element in the UI's own document cannot load a sender's part as script: the
+    // UI's CSP allows scripts from its build only.
+    const js = parsed.parts.find((p) => p.contentType === 'text/javascript')!;
+    const loaded = await page.evaluate(async (src) => {
+      const viaElement = await new Promise<string>((resolve) => {
+        const s = document.createElement('script');
+        s.src = src;
+        s.onload = () => resolve('loaded');
+        s.onerror = () => resolve('refused');
+        document.head.append(s);
+      });
+      const viaImport = await import(/* @vite-ignore */ src).then(() => 'loaded', () => 'refused');
+      return { viaElement, viaImport };
+    }, `/api/messages/${id}/parts/${js.partId}`);
+    assert.deepEqual(loaded, { viaElement: 'refused', viaImport: 'refused' });
 
     // Opening the SVG and HTML attachments directly, as a user might, runs nothing either.
     const direct = await browser.context.newPage();

@@ -45,23 +45,38 @@ const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
  * For the UI and the API. No inline script (the stored-XSS class of MailHog CVE-2022-50908 and
- * MailDev); inline style stays allowed because Svelte templates carry style attributes and
- * style cannot run code. frame-ancestors 'self' rather than 'none': the UI frames the message
- * HTML endpoint (which sends its own, stricter policy).
+ * MailDev), and scripts only from the UI's build (/assets/) and the API docs page: the server
+ * also serves bytes a sender chose (parts whose type a message declares, text/javascript
+ * included), and `script-src 'self'` would let any same-origin document load those as script.
+ * Inline style stays allowed because Svelte templates carry style attributes and style cannot
+ * run code. frame-ancestors 'self' rather than 'none': the UI frames the message HTML endpoint
+ * (which sends its own, stricter policy).
  */
-export const UI_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "frame-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'self'",
-].join('; ');
+export function uiCsp(host: string | undefined, path: string): string {
+  return [
+    "default-src 'self'",
+    `script-src ${scriptSources(host, path)}`,
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "frame-src 'self'",
+    "worker-src 'none'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'self'",
+  ].join('; ');
+}
+
+/**
+ * Path-restricted sources need a host (CSP has no path-only form); without the scheme they keep
+ * the page's own. A Host CSP cannot express (IPv6 literals, none at all) falls back to 'self'.
+ */
+function scriptSources(host: string | undefined, path: string): string {
+  if (host === undefined || !/^[a-z0-9.-]+(:\d{1,5})?$/i.test(host)) return "'self'";
+  return path.startsWith('/api/docs') ? `${host}/assets/ ${host}/api/docs/` : `${host}/assets/`;
+}
 
 /** True when `host` (an address to listen on) only accepts connections from this machine. */
 export function isLoopbackBind(host: string): boolean {
@@ -281,8 +296,10 @@ export async function security(app: App, { config }: AppDeps): Promise<void> {
   app.addHook('onResponse', async (request) => releaseWait(request));
   app.addHook('onRequestAbort', async (request) => releaseWait(request));
 
-  app.addHook('onSend', async (_request, reply, payload) => {
-    if (!reply.hasHeader('content-security-policy')) void reply.header('content-security-policy', UI_CSP);
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!reply.hasHeader('content-security-policy')) {
+      void reply.header('content-security-policy', uiCsp(header(request.headers, 'host'), request.url.split('?', 1)[0]!));
+    }
     if (!reply.hasHeader('referrer-policy')) void reply.header('referrer-policy', 'no-referrer');
     if (!reply.hasHeader('x-frame-options')) void reply.header('x-frame-options', 'SAMEORIGIN');
     void reply.header('x-content-type-options', 'nosniff');
