@@ -10,6 +10,7 @@ import { startTestServer, type TestServer } from './helpers/server.js';
 import { RawSmtp, sendRaw, queuedId } from './helpers/smtp-client.js';
 import { MAX_HEADER_BLOCK } from '../server/mail/headers.js';
 import { MAX_DEPTH, MAX_PARTS } from '../server/mail/scan.js';
+import { MAX_SUMMARY_ADDRESSES, MAX_SUMMARY_SUBJECT } from '../server/mail/summary.js';
 
 interface Detail {
   problems: string[];
@@ -71,6 +72,27 @@ describe('limits on what a sender controls', () => {
     assert.ok(row.problems.some((p) => p.includes(`nesting deeper than ${MAX_DEPTH}`)), row.problems.join('; '));
     const d = await detail(queuedId(reply));
     assert.ok(Array.isArray(d.parts));
+  });
+
+  it('keeps list rows, events and search fields small whatever the header values, and the full view whole', async () => {
+    const subject = `Long subject ${'word '.repeat(40_000)}end`;
+    const to = Array.from({ length: MAX_SUMMARY_ADDRESSES + 500 }, (_, i) => `r${i}@example.test`).join(', ');
+    const raw = Buffer.from(`Subject: ${subject}\r\nTo: ${to}\r\nFrom: "${'N'.repeat(5000)}" <a@example.test>\r\n\r\nbody\r\n`);
+    const reply = await sendRaw(server.smtpPort, raw);
+    assert.equal(reply.code, 250);
+    const id = queuedId(reply);
+    const list = (await (await fetch(`${server.httpUrl}/api/messages?q=${encodeURIComponent('subject:"Long subject word"')}`)).json()) as {
+      messages: Array<{ id: string; subject: string; to: unknown[]; from: { name: string }; problems: string[] }>;
+    };
+    const row = list.messages.find((m) => m.id === id)!;
+    assert.ok(row, 'found by its subject');
+    assert.equal(row.subject.length, MAX_SUMMARY_SUBJECT);
+    assert.equal(row.to.length, MAX_SUMMARY_ADDRESSES);
+    assert.ok(row.from.name.length <= 500);
+    assert.ok(row.problems.some((p) => /Subject is \d+ characters/.test(p)), row.problems.join('; '));
+    assert.ok(row.problems.some((p) => /To has \d+ addresses/.test(p)), row.problems.join('; '));
+    const d = await detail(id);
+    assert.equal(d.headers.find((h) => h.name === 'Subject')?.value, subject, 'the full view keeps the whole value');
   });
 
   it('closes a session whose command line passes 16 KB with 421 and goes on serving others', async () => {
