@@ -97,6 +97,15 @@ export const UpdatedResponse = Type.Object({ updated: Type.Integer({ description
 export const RawQuery = Type.Object({ download: Type.Optional(Type.String({ description: 'present: sent as <id>.eml' })) });
 export type RawQuery = Static<typeof RawQuery>;
 
+export const HtmlQuery = Type.Object({
+  remote: Type.Optional(
+    Type.Union([Type.Literal('allow'), Type.Literal('block')], {
+      description: 'block: remote images, fonts and styles are not loaded (no tracking pixel learns the message was opened); default allow',
+    }),
+  ),
+});
+export type HtmlQuery = Static<typeof HtmlQuery>;
+
 export const LinksResponse = Type.Object({ links: Type.Array(Type.String(), { description: 'HTML hrefs, then URLs in the text; in order, without repeats' }) });
 
 export const UploadQuery = Type.Object({ inbox: Type.Optional(InboxName) });

@@ -3,27 +3,34 @@
 // browser would run or sniff, and no URL found in a message is ever fetched.
 import { Type } from '@sinclair/typebox';
 import type { App, AppDeps } from '../app.js';
-import { ErrorRef, IdParams, LinksResponse, PartParams, RawQuery } from '../schemas.js';
+import { ErrorRef, HtmlQuery, IdParams, LinksResponse, PartParams, RawQuery } from '../schemas.js';
 import { findMessage } from '../selection.js';
 import { HttpError } from '../errors.js';
 import { parseMessage, partContent } from '../../mail/parse.js';
 import { rewriteCidReferences, extractLinks, linksInNewTab } from '../../mail/html.js';
 import { contentDisposition } from '../content-disposition.js';
 
-/** What the HTML view may do: show images and styles, never run script, submit, or frame anything. */
-export const HTML_CSP = [
-  "default-src 'none'",
-  "img-src 'self' data: https: http:",
-  "style-src 'unsafe-inline' 'self' data: https: http:",
-  "font-src 'self' data: https: http:",
-  "script-src 'none'",
-  "form-action 'none'",
-  "base-uri 'none'",
-  "frame-src 'none'",
-  "frame-ancestors 'self'",
-  // Opened directly in a tab instead of the UI's frame, it is still a sandboxed document.
-  'sandbox allow-popups allow-popups-to-escape-sandbox',
-].join('; ');
+/**
+ * What the HTML view may do: show images and styles, never run script, submit, or frame anything.
+ * With remote content blocked, only the message's own parts (cid:, rewritten to 'self') and data:
+ * URLs load: a tracking pixel, a remote font or a stylesheet never tells the sender it was opened.
+ */
+export function htmlCsp(remote: 'allow' | 'block' = 'allow'): string {
+  const far = remote === 'allow' ? ' https: http:' : '';
+  return [
+    "default-src 'none'",
+    `img-src 'self' data:${far}`,
+    `style-src 'unsafe-inline' 'self' data:${far}`,
+    `font-src 'self' data:${far}`,
+    "script-src 'none'",
+    "form-action 'none'",
+    "base-uri 'none'",
+    "frame-src 'none'",
+    "frame-ancestors 'self'",
+    // Opened directly in a tab instead of the UI's frame, it is still a sandboxed document.
+    'sandbox allow-popups allow-popups-to-escape-sandbox',
+  ].join('; ');
+}
 
 /** Images the UI shows inline. SVG is absent on purpose: it can carry script. */
 const INLINE_IMAGES = new Set(['image/png', 'image/jpeg', 'image/jpg', 'image/gif', 'image/webp', 'image/bmp', 'image/avif', 'image/x-icon']);
@@ -92,6 +99,7 @@ export async function messageContentRoutes(app: App, { store }: AppDeps): Promis
         summary: 'The HTML body for a sandboxed frame: cid: images rewritten to the parts endpoint, script forbidden by CSP',
         tags: ['content'],
         params: IdParams,
+        querystring: HtmlQuery,
         produces: ['text/html'],
         response: { 200: Type.String(), 404: ErrorRef },
       },
@@ -103,7 +111,7 @@ export async function messageContentRoutes(app: App, { store }: AppDeps): Promis
       const html = rewriteCidReferences(parsed.html, parsed.parts, (partId) => `/api/messages/${encodeURIComponent(message.id)}/parts/${encodeURIComponent(partId)}`);
       return reply
         .header('content-type', 'text/html; charset=utf-8')
-        .header('content-security-policy', HTML_CSP)
+        .header('content-security-policy', htmlCsp(request.query.remote))
         .header('x-content-type-options', 'nosniff')
         .header('referrer-policy', 'no-referrer')
         .send(linksInNewTab(html));

@@ -89,7 +89,8 @@ export const api = {
 
 /** URLs the page links to or frames directly (the browser fetches them, not this module). */
 export const urls = {
-  html: (id: string): string => `${messagePath(id)}/html`,
+  /** With remote 'block', the server's CSP lets only the message's own parts and data: URLs load. */
+  html: (id: string, remote: 'allow' | 'block' = 'allow'): string => `${messagePath(id)}/html${remote === 'block' ? '?remote=block' : ''}`,
   raw: (id: string): string => `${messagePath(id)}/raw?download`,
   part: (id: string, partId: string): string => `${messagePath(id)}/parts/${encodeURIComponent(partId)}`,
 };

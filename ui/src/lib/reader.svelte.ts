@@ -10,6 +10,16 @@ export const PREVIEW_WIDTHS: Record<PreviewWidth, { label: string; px: number | 
   desktop: { label: 'Desktop', px: null },
 };
 
+const BLOCK_REMOTE_KEY = 'mailpen.blockRemote';
+
+function storedBlockRemote(): boolean {
+  try {
+    return localStorage.getItem(BLOCK_REMOTE_KEY) === '1';
+  } catch {
+    return false;
+  }
+}
+
 export class Reader {
   #id = $state<string | null>(null);
   #message = $state.raw<Message | null>(null);
@@ -20,6 +30,9 @@ export class Reader {
   #raw = $state<string | null>(null);
   #rawError = $state<string | null>(null);
   #abort: AbortController | null = null;
+  /** Remote images, fonts and styles off for every message (remembered), unless let in for one. */
+  #blockRemote = $state(storedBlockRemote());
+  #remoteAllowedFor = $state<string | null>(null);
 
   get id(): string | null {
     return this.#id;
@@ -39,6 +52,29 @@ export class Reader {
   }
   get width(): PreviewWidth {
     return this.#width;
+  }
+  get blockRemote(): boolean {
+    return this.#blockRemote;
+  }
+  /** Whether the open message's HTML is shown without remote content (tracking pixels). */
+  get remoteBlocked(): boolean {
+    return this.#blockRemote && this.#remoteAllowedFor !== this.#id;
+  }
+
+  setBlockRemote(block: boolean): void {
+    this.#blockRemote = block;
+    this.#remoteAllowedFor = null;
+    try {
+      if (block) localStorage.setItem(BLOCK_REMOTE_KEY, '1');
+      else localStorage.removeItem(BLOCK_REMOTE_KEY);
+    } catch {
+      // Storage can be off (private windows); the choice still holds for this page.
+    }
+  }
+
+  /** Lets remote content into the open message only; the next message is blocked again. */
+  allowRemoteOnce(): void {
+    this.#remoteAllowedFor = this.#id;
   }
   get raw(): string | null {
     return this.#raw;
