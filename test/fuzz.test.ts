@@ -5,6 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import WebSocket from 'ws';
 import fc from 'fast-check';
 import { parseQuery, QueryError } from '../server/search/query.js';
 import { compileSearch } from '../server/search/match.js';
@@ -279,5 +280,54 @@ describe('SMTP sessions under fuzzing', () => {
         await res.arrayBuffer();
       }
     }
+  });
+});
+
+describe('event-stream clients under fuzzing', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.close());
+
+  it('survives garbage after the upgrade and garbage upgrades, and a well-behaved client keeps receiving', async () => {
+    const watcher = new WebSocket(`ws://127.0.0.1:${server.http.port}/api/events`);
+    const frames: string[] = [];
+    watcher.on('message', (data: Buffer) => frames.push(data.toString()));
+    await new Promise((resolve) => watcher.once('open', resolve));
+
+    const upgrade = (extra: string): string =>
+      `GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${server.http.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${extra}\r\n`;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          // A valid handshake, then random bytes as frames (unmasked, oversized, bad opcodes...).
+          fc.uint8Array({ minLength: 1, maxLength: 9000 }).map((b) => Buffer.concat([Buffer.from(upgrade('')), Buffer.from(b)])),
+          // A handshake with random extra headers or a broken key.
+          fc.string({ unit: 'binary', maxLength: 200 }).map((h) => Buffer.from(upgrade(`X-Fuzz: ${h.replace(/[\r\n]/g, ' ')}\r\n`), 'latin1')),
+          fc.string({ unit: 'binary', maxLength: 300 }).map((h) => Buffer.from(`GET /api/events HTTP/1.1\r\nUpgrade: websocket\r\n${h}\r\n\r\n`, 'latin1')),
+        ),
+        (bytes) =>
+          new Promise<void>((resolve) => {
+            const socket = net.connect({ port: server.http.port, host: '127.0.0.1' }, () => socket.end(bytes));
+            const timer = setTimeout(() => socket.destroy(), 1000);
+            socket.on('data', () => undefined);
+            socket.on('error', () => undefined);
+            socket.on('close', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }),
+      ),
+      { numRuns: 150, ...bounded },
+    );
+
+    const reply = await sendRaw(server.smtpPort, Buffer.from('Subject: after the websocket fuzz\r\n\r\nok\r\n'));
+    const id = queuedId(reply);
+    const deadline = Date.now() + 5000;
+    while (!frames.some((f) => f.includes(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(frames.some((f) => f.includes(`"type":"added"`) && f.includes(id)), 'the watcher got the new message');
+    watcher.close();
   });
 });
