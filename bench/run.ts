@@ -41,6 +41,9 @@ if (unknown.length > 0) {
 const chosen = named.length > 0 ? named : DEFAULT;
 const run: RunConfig = { small, log: (line) => console.error(`  ${line}`) };
 
+// A stray rejection in a scenario is reported, not a reason to lose every figure measured so far.
+process.on('unhandledRejection', (err) => console.error('  unhandled rejection:', err));
+
 const rows: Row[] = [];
 const figures: Record<string, unknown> = {};
 const started = Date.now();
