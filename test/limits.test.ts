@@ -77,20 +77,21 @@ describe('limits on what a sender controls', () => {
   it('keeps list rows, events and search fields small whatever the header values, and the full view whole', async () => {
     const subject = `Long subject ${'word '.repeat(40_000)}end`;
     const to = Array.from({ length: MAX_SUMMARY_ADDRESSES + 500 }, (_, i) => `r${i}@example.test`).join(', ');
-    const raw = Buffer.from(`Subject: ${subject}\r\nTo: ${to}\r\nFrom: "${'N'.repeat(5000)}" <a@example.test>\r\n\r\nbody\r\n`);
+    const raw = Buffer.from(`Subject: ${subject}\r\nTo: ${to}\r\nCc: "${'N'.repeat(70_000)}" <a@example.test>\r\n\r\nbody\r\n`);
     const reply = await sendRaw(server.smtpPort, raw);
     assert.equal(reply.code, 250);
     const id = queuedId(reply);
     const list = (await (await fetch(`${server.httpUrl}/api/messages?q=${encodeURIComponent('subject:"Long subject word"')}`)).json()) as {
-      messages: Array<{ id: string; subject: string; to: unknown[]; from: { name: string }; problems: string[] }>;
+      messages: Array<{ id: string; subject: string; to: unknown[]; cc: unknown[]; problems: string[] }>;
     };
     const row = list.messages.find((m) => m.id === id)!;
     assert.ok(row, 'found by its subject');
     assert.equal(row.subject.length, MAX_SUMMARY_SUBJECT);
     assert.equal(row.to.length, MAX_SUMMARY_ADDRESSES);
-    assert.ok(row.from.name.length <= 500);
+    assert.equal(row.cc.length, 0, 'a 70,000-character name is not carried');
     assert.ok(row.problems.some((p) => /Subject is \d+ characters/.test(p)), row.problems.join('; '));
-    assert.ok(row.problems.some((p) => /To has \d+ addresses/.test(p)), row.problems.join('; '));
+    assert.ok(row.problems.some((p) => /To: lists and search keep 1000 of its 1500 addresses/.test(p)), row.problems.join('; '));
+    assert.ok(row.problems.some((p) => /Cc: lists and search keep 0 of its 1 addresses/.test(p)), row.problems.join('; '));
     const d = await detail(id);
     assert.equal(d.headers.find((h) => h.name === 'Subject')?.value, subject, 'the full view keeps the whole value');
   });

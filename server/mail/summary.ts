@@ -16,23 +16,27 @@ export interface HeaderSummary {
  * What a list row, a live event and the search fields keep of a sender's header values. Every
  * open tab receives each row and the store keeps the search fields of every message, so a
  * megabyte Subject or a To header of ten thousand addresses would be paid many times over. The
- * full view (headers, parsed) still has every byte; the row says it was shortened.
+ * bounds sit far above real mail (a header line is at most 998 characters by RFC 5322; folded
+ * subjects of a few KB are already rare); the full view (headers, parsed) still has every byte,
+ * and the row says it was shortened.
  */
-export const MAX_SUMMARY_SUBJECT = 2000;
+export const MAX_SUMMARY_SUBJECT = 32 * 1024;
 export const MAX_SUMMARY_ADDRESSES = 1000;
-export const MAX_ADDRESS_PART = 500;
+/** Characters of names and addresses together, per header. */
+export const MAX_SUMMARY_ADDRESS_TEXT = 64 * 1024;
 
 function bounded(list: Address[], header: string, problems: string[]): Address[] {
-  let out = list;
-  if (out.length > MAX_SUMMARY_ADDRESSES) {
-    problems.push(`${header} has ${out.length} addresses; lists and search keep the first ${MAX_SUMMARY_ADDRESSES}`);
-    out = out.slice(0, MAX_SUMMARY_ADDRESSES);
+  let chars = 0;
+  let keep = 0;
+  while (keep < list.length && keep < MAX_SUMMARY_ADDRESSES) {
+    const a = list[keep]!;
+    chars += a.name.length + a.address.length;
+    if (chars > MAX_SUMMARY_ADDRESS_TEXT) break;
+    keep++;
   }
-  if (out.some((a) => a.name.length > MAX_ADDRESS_PART || a.address.length > MAX_ADDRESS_PART)) {
-    problems.push(`${header} has names or addresses longer than ${MAX_ADDRESS_PART} characters; lists and search keep the start`);
-    out = out.map((a) => ({ name: a.name.slice(0, MAX_ADDRESS_PART), address: a.address.slice(0, MAX_ADDRESS_PART) }));
-  }
-  return out;
+  if (keep === list.length) return list;
+  problems.push(`${header}: lists and search keep ${keep} of its ${list.length} addresses (at most ${MAX_SUMMARY_ADDRESSES}, ${MAX_SUMMARY_ADDRESS_TEXT} characters)`);
+  return list.slice(0, keep);
 }
 
 export function summarizeHeaders(raw: Buffer): HeaderSummary {
@@ -53,7 +57,7 @@ export function summarizeHeaders(raw: Buffer): HeaderSummary {
     cc: bounded(parseAddresses(firstField(fields, 'cc')), 'Cc', problems),
     subject,
     date,
-    messageId: parseMessageId(firstField(fields, 'message-id'))?.slice(0, MAX_SUMMARY_SUBJECT) ?? null,
+    messageId: parseMessageId(firstField(fields, 'message-id'))?.slice(0, 998) ?? null,
     problems,
   };
 }
