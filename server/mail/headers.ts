@@ -153,13 +153,34 @@ export function parseAddressList(value: string): Address[] {
 /** A Date header as ISO 8601, or null. */
 export function parseDate(value: string | undefined): string | null {
   if (!value) return null;
-  const t = Date.parse(value.replace(/\s*\([^)]*\)\s*$/, ''));
+  const t = Date.parse(withoutTrailingComment(value));
   return Number.isFinite(t) ? new Date(t).toISOString() : null;
+}
+
+/**
+ * The value without a final "(comment)" and the whitespace around it: what
+ * `value.replace(/\s*\([^)]*\)\s*$/, '')` gives, in one pass. That expression retries from every
+ * "(" and every space, so a Date header of 50,000 of either took it 2 to 3 s (seconds of the
+ * event loop per message, growing with the square of the length).
+ */
+export function withoutTrailingComment(value: string): string {
+  const trimmed = value.trimEnd();
+  const close = trimmed.length - 1;
+  if (trimmed[close] !== ')') return value;
+  // The comment holds no ")": it opens at the first "(" after the ")" before the last one.
+  const open = trimmed.indexOf('(', trimmed.lastIndexOf(')', close - 1) + 1);
+  if (open < 0 || open >= close) return value;
+  let start = open;
+  while (start > 0 && /\s/.test(trimmed[start - 1]!)) start--;
+  return value.slice(0, start);
 }
 
 /** A Message-ID without its angle brackets. */
 export function parseMessageId(value: string | undefined): string | null {
   if (!value) return null;
-  const m = /<([^>]*)>/.exec(value);
-  return (m ? m[1]! : value).trim() || null;
+  // The first "<" and the ">" after it, as /<([^>]*)>/ would find them, without its retry from
+  // every "<" (50,000 of them took it 2.8 s).
+  const open = value.indexOf('<');
+  const close = open < 0 ? -1 : value.indexOf('>', open + 1);
+  return (close >= 0 ? value.slice(open + 1, close) : value).trim() || null;
 }
