@@ -3,13 +3,15 @@
 // such as `<[^>]*>` or `\s*\([^)]*\)\s*$` retry from every "<", "(" or space and take time in the
 // square of the input: 20,000 "<br" took htmlToText 1.5 s, 1 MB would have taken minutes. Their
 // linear replacements must give exactly what the expressions gave (on the corpus and on
-// generated input) and stay fast on the inputs that made the expressions crawl.
+// generated input) and stay fast on the inputs that made the expressions crawl. The links list
+// (GET /api/messages/:id/links) is read on the main thread too.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import he from 'he';
 import { htmlToText, scanBody } from '../server/mail/scan.js';
 import { parseDate, parseMessageId, withoutTrailingComment, parseAddresses } from '../server/mail/headers.js';
+import { extractLinks, hrefs, trimTrailingPunctuation } from '../server/mail/html.js';
 import { summarizeHeaders } from '../server/mail/summary.js';
 import { fullParse } from '../server/mail/full-parse.js';
 import { loadCorpus } from './helpers/corpus.js';
@@ -27,6 +29,28 @@ function htmlToTextByRegex(html: string): string {
     return stripped;
   }
 }
+const hrefsByRegex = (h: string): string[] =>
+  [...h.matchAll(/<(?:a|area)\b[^>]*?\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/gi)].map((m) => m[1] ?? m[2] ?? m[3] ?? '');
+function trimByRecount(url: string): string {
+  let end = url.length;
+  for (;;) {
+    const c = url[end - 1];
+    if (c === undefined) break;
+    if ('.,;:!?\'"]'.includes(c)) {
+      end--;
+      continue;
+    }
+    if (c === ')') {
+      const s = url.slice(0, end);
+      if ((s.match(/\(/g)?.length ?? 0) < (s.match(/\)/g)?.length ?? 0)) {
+        end--;
+        continue;
+      }
+    }
+    break;
+  }
+  return url.slice(0, end);
+}
 const commentByRegex = (v: string): string => v.replace(/\s*\([^)]*\)\s*$/, '');
 const messageIdByRegex = (v: string): string | null => {
   const m = /<([^>]*)>/.exec(v);
@@ -39,6 +63,12 @@ const htmlPiece = fc.oneof(
     '&amp;', '&#x41;', '&bogus;', 'text', ' ', '\n', '\t', '"', "'", '<<', '>>'),
   fc.string({ maxLength: 4 }),
 );
+const linkPiece = fc.oneof(
+  fc.constantFrom('<a', '<A ', '<area ', '<abbr ', ' href=', ' HREF = ', 'href=', '"', "'", '>', ' ', '\t', 'http://x.test/', 'mailto:a@b', '&amp;', '=', 'x', '<a href="', "<a href='"),
+  fc.string({ maxLength: 3 }),
+);
+const linkHtml = fc.array(linkPiece, { maxLength: 40 }).map((p) => p.join(''));
+const urlTail = fc.array(fc.constantFrom('(', ')', '.', ',', ';', ':', '!', '?', "'", '"', ']', 'a', '/'), { maxLength: 30 }).map((p) => `http://x.test/${p.join('')}`);
 const html = fc.array(htmlPiece, { maxLength: 40 }).map((p) => p.join(''));
 const headerText = fc.array(fc.oneof(fc.constantFrom('(', ')', ' ', '\t', '\r\n', '<', '>', '@', 'Tue, 4 Jun 2024 10:00:00 +0000', 'GMT', '\u00a0'), fc.string({ maxLength: 3 })), { maxLength: 20 }).map((p) => p.join(''));
 
@@ -58,6 +88,7 @@ describe('linear text extraction and header parsing', () => {
       if (!body) continue;
       bodies++;
       assert.equal(htmlToText(body), htmlToTextByRegex(body), m.name);
+      assert.deepEqual(hrefs(body), hrefsByRegex(body), m.name);
     }
     assert.ok(bodies > 100, `only ${bodies} HTML bodies`);
   });
@@ -66,6 +97,8 @@ describe('linear text extraction and header parsing', () => {
     fc.assert(fc.property(html, (h) => assert.equal(htmlToText(h), htmlToTextByRegex(h))), { numRuns: 20_000 });
     fc.assert(fc.property(headerText, (v) => assert.equal(withoutTrailingComment(v), commentByRegex(v))), { numRuns: 20_000 });
     fc.assert(fc.property(headerText, (v) => assert.equal(parseMessageId(v), messageIdByRegex(v))), { numRuns: 20_000 });
+    fc.assert(fc.property(linkHtml, (h) => assert.deepEqual(hrefs(h), hrefsByRegex(h))), { numRuns: 20_000 });
+    fc.assert(fc.property(urlTail, (u) => assert.equal(trimTrailingPunctuation(u), trimByRecount(u))), { numRuns: 20_000 });
   });
 
   const MB = 1024 * 1024;
@@ -81,6 +114,10 @@ describe('linear text extraction and header parsing', () => {
     ['a Message-ID of 1 MB of "<"', () => parseMessageId('<'.repeat(MB))],
     ['a From header of 1 MB of "a "', () => parseAddresses(`${'a '.repeat(MB / 2)}<`)],
     ['a From header of one 1 MB address', () => parseAddresses(`${'a'.repeat(MB / 2)}@${'b'.repeat(MB / 2)} x`)],
+    ['links in 1 MB of "<a " without ">"', () => extractLinks('<a '.repeat(MB / 3), null)],
+    ['links in 1 MB of "<a x>" without href', () => extractLinks('<a x>'.repeat(MB / 5), null)],
+    ['links in 1 MB of \'<a href="\'', () => extractLinks('<a href="'.repeat(MB / 9), null)],
+    ['a URL followed by 1 MB of ")"', () => extractLinks(null, `see http://x.test/${')'.repeat(MB)}`)],
     ['a header block of 1 MB with such values', () => summarizeHeaders(Buffer.from(`Date: ${'('.repeat(300_000)}\r\nMessage-ID: ${'<'.repeat(300_000)}\r\nSubject: ${'=?'.repeat(100_000)}\r\n\r\nx`))],
   ];
   for (const [name, fn] of hostile) {
