@@ -7,6 +7,7 @@ import { MemoryStore } from '../server/store/memory-store.js';
 import type { StoredMessage } from '../server/store/store.js';
 import type { Envelope, IncomingMessage } from '../server/store/types.js';
 import { compileSearch } from '../server/search/match.js';
+import { Recent } from '../server/store/recent.js';
 
 const envelope: Envelope = { mailFrom: 'a@example.test', rcptTo: ['x@example.test'], helo: 'h', remoteAddress: '127.0.0.1', authUser: null, tls: false };
 
@@ -152,5 +153,25 @@ describe('store holding', () => {
     assert.deepEqual(search(store, 'to:hidden@example.test'), ['c']);
     const ids = (ms: StoredMessage[]): string[] => ms.map((m) => m.id);
     assert.deepEqual(ids(store.since(0)), [a.id, b.id, c.id]);
+  });
+});
+
+describe('recent-parse cache', () => {
+  it('forgets the least recently used first, by count and by weight', () => {
+    const recent = new Recent<string, string>(3, 100, (v) => v.length);
+    recent.set('a', 'x'.repeat(10));
+    recent.set('b', 'x'.repeat(10));
+    recent.set('c', 'x'.repeat(10));
+    assert.ok(recent.get('a'), 'a is used again, so b is now the oldest');
+    recent.set('d', 'x'.repeat(10));
+    assert.equal(recent.get('b'), undefined);
+    assert.ok(recent.get('a') && recent.get('c') && recent.get('d'));
+    // One heavy entry pushes out as many old ones as its weight needs.
+    recent.set('e', 'x'.repeat(85));
+    assert.equal(recent.get('a'), undefined);
+    assert.equal(recent.get('c'), undefined);
+    assert.ok(recent.get('d') && recent.get('e'));
+    recent.set('f', 'y', 200);
+    assert.equal(recent.get('e'), undefined, 'an explicit weight counts too');
   });
 });

@@ -9,6 +9,7 @@
 // an inverted index; parsed headers and body scans live in small caches of recent messages.
 import { randomBytes } from 'node:crypto';
 import { summarizeHeaders, type HeaderSummary } from '../mail/summary.js';
+import { MAX_HEADER_BLOCK } from '../mail/headers.js';
 import { scanBody, type BodyScan } from '../mail/scan.js';
 import type { Address, Envelope, IncomingMessage, MessageSummary } from './types.js';
 import { RawArena } from './raw-arena.js';
@@ -31,8 +32,10 @@ import type {
 /** Compact the slot array once this many deleted slots have piled up (and they are the majority). */
 const COMPACT_AFTER = 1024;
 
-/** Parsed headers and body scans of this many recent messages are kept (a list page, a burst of events). */
+/** Parsed headers and body scans of this many recent messages are kept (a list page, a burst of events)... */
 const RECENT_PARSES = 4096;
+/** ...holding at most about this many bytes of text each way. */
+const RECENT_PARSE_BYTES = 16 * 1024 * 1024;
 /** Indexing waits until SMTP has been quiet this long, so a burst is answered at full speed... */
 const INDEX_QUIET_MS = 25;
 /** ...unless this many messages are waiting: a steady stream must not starve the index. */
@@ -70,6 +73,18 @@ function addressText(list: Address[]): string[] {
     if (a.address) out.push(a.address);
   }
   return out;
+}
+
+/**
+ * About the bytes a parse holds, for the bounds of the recent-parse caches (a string is 1 or 2
+ * bytes a character). Header values are slices of the header block's string and keep all of it.
+ */
+function headerWeight(raw: Buffer): number {
+  return 256 + 2 * Math.min(raw.length, MAX_HEADER_BLOCK);
+}
+
+function bodyWeight(b: BodyScan): number {
+  return 256 + 2 * (b.text.length + b.snippet.length);
 }
 
 /**
@@ -134,7 +149,7 @@ class Entry implements StoredMessage, SearchFields {
     let h = this.#parses.get(this);
     if (!h) {
       h = summarizeHeaders(this.raw);
-      this.#parses.set(this, h);
+      this.#parses.set(this, h, headerWeight(this.raw));
     }
     return h;
   }
@@ -157,8 +172,8 @@ export class MemoryStore implements MessageStore {
   #seq = 1;
   #listeners = new Set<StoreListener>();
   #arena = new RawArena();
-  #parses = new Recent<Entry, HeaderSummary>(RECENT_PARSES);
-  #bodies = new Recent<Entry, BodyScan>(RECENT_PARSES);
+  #parses = new Recent<Entry, HeaderSummary>(RECENT_PARSES, RECENT_PARSE_BYTES);
+  #bodies = new Recent<Entry, BodyScan>(RECENT_PARSES, RECENT_PARSE_BYTES, bodyWeight);
   #envelopes = new Map<string, Envelope>();
   #index = new TextIndex();
   /** Messages not indexed yet, oldest first; `#pendingHead` is the next one. */

@@ -1,36 +1,51 @@
-// A bounded map that forgets the least recently used entry: what the store keeps of parsed
+// A bounded map that forgets the least recently used entries: what the store keeps of parsed
 // headers and body scans, so a list page or a burst of live events does not parse twice, while
-// 100,000 stored messages do not keep 100,000 parses.
+// 100,000 stored messages do not keep 100,000 parses. Bounded by count and by weight (about the
+// bytes an entry holds): 4,096 body scans of 64 KB of text each would otherwise be 256 MB.
 
 export class Recent<K, V> {
-  readonly #max: number;
+  readonly #maxEntries: number;
+  readonly #maxWeight: number;
+  readonly #weigh: (value: V) => number;
   /** Least recently used first: a Map iterates in insertion order and a hit is re-inserted. */
-  #map = new Map<K, V>();
+  #map = new Map<K, { value: V; weight: number }>();
+  #weight = 0;
 
-  constructor(max: number) {
-    this.#max = max;
+  constructor(maxEntries: number, maxWeight = Infinity, weigh: (value: V) => number = () => 1) {
+    this.#maxEntries = maxEntries;
+    this.#maxWeight = maxWeight;
+    this.#weigh = weigh;
   }
 
   get(key: K): V | undefined {
-    const value = this.#map.get(key);
-    if (value !== undefined) {
-      this.#map.delete(key);
-      this.#map.set(key, value);
-    }
-    return value;
+    const slot = this.#map.get(key);
+    if (slot === undefined) return undefined;
+    this.#map.delete(key);
+    this.#map.set(key, slot);
+    return slot.value;
   }
 
-  set(key: K, value: V): void {
-    this.#map.delete(key);
-    this.#map.set(key, value);
-    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value as K);
+  /** `weight` defaults to what the constructor's weigh() says. */
+  set(key: K, value: V, weight = this.#weigh(value)): void {
+    this.delete(key);
+    this.#map.set(key, { value, weight });
+    this.#weight += weight;
+    for (const [oldest, slot] of this.#map) {
+      if (this.#map.size <= this.#maxEntries && this.#weight <= this.#maxWeight) break;
+      this.#map.delete(oldest);
+      this.#weight -= slot.weight;
+    }
   }
 
   delete(key: K): void {
+    const slot = this.#map.get(key);
+    if (slot === undefined) return;
     this.#map.delete(key);
+    this.#weight -= slot.weight;
   }
 
   clear(): void {
     this.#map.clear();
+    this.#weight = 0;
   }
 }
