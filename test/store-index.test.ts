@@ -143,6 +143,12 @@ describe('store holding', () => {
     assert.deepEqual(search(store, 'subject:été'), ['été first']);
   });
 
+  it('says a header problem once in the summary (headers and body scan both read the header block)', () => {
+    const store = new MemoryStore({ maxMessages: 0, maxBytes: 0 });
+    const m = store.add({ raw: Buffer.from('Subject: x\r\nbad line\r\n\r\nbody\r\n'), inbox: 'default', envelope });
+    assert.deepEqual(store.summary(m).problems, ['1 header line(s) without a name were ignored']);
+  });
+
   it('shares identical envelopes and keeps different ones apart', () => {
     const store = new MemoryStore({ maxMessages: 0, maxBytes: 0 });
     const a = store.add(incoming('a', 'x'));

@@ -250,7 +250,8 @@ export class MemoryStore implements MessageStore {
       attachments: body.attachments,
       read: message.read,
       envelope: { from: message.envelope.mailFrom, to: message.envelope.rcptTo },
-      problems: h.problems.length || body.problems.length ? [...h.problems, ...body.problems] : [],
+      // Both read the top header block, so its problems would be said twice.
+      problems: h.problems.length || body.problems.length ? [...new Set([...h.problems, ...body.problems])] : [],
     };
   }
 
