@@ -6,7 +6,7 @@
 import { TextDecoder } from 'node:util';
 import libmime from 'libmime';
 import he from 'he';
-import { readHeaderBlock, firstField, decodeWords, type HeaderField } from './headers.js';
+import { readHeaderBlock, firstField, decodeWords, type HeaderBlock, type HeaderField } from './headers.js';
 
 export const MAX_DEPTH = 20;
 export const MAX_PARTS = 1000;
@@ -33,9 +33,10 @@ interface Walk {
   problems: Set<string>;
 }
 
-export function scanBody(raw: Buffer): BodyScan {
+/** `top`: the message's header block when the caller has read it already (for the header summary too). */
+export function scanBody(raw: Buffer, top?: HeaderBlock): BodyScan {
   const w: Walk = { plain: null, html: null, attachments: 0, filenames: [], parts: 0, problems: new Set() };
-  walkPart(raw, 0, raw.length, 0, w, 'text/plain');
+  walkPart(raw, 0, raw.length, 0, w, 'text/plain', top);
   let text = w.plain ?? (w.html !== null ? htmlToText(w.html) : '');
   if (text.length > MAX_INDEXED_TEXT) text = text.slice(0, MAX_INDEXED_TEXT);
   return {
@@ -60,12 +61,12 @@ function makeSnippet(text: string): string {
   return folded.length > SNIPPET_LENGTH ? folded.slice(0, SNIPPET_LENGTH - 1) + '…' : folded;
 }
 
-function walkPart(buf: Buffer, start: number, end: number, depth: number, w: Walk, defaultType: string): void {
+function walkPart(buf: Buffer, start: number, end: number, depth: number, w: Walk, defaultType: string, known?: HeaderBlock): void {
   if (++w.parts > MAX_PARTS) {
     w.problems.add(`more than ${MAX_PARTS} MIME parts; the rest were not read`);
     return;
   }
-  const block = readHeaderBlock(buf, start, end);
+  const block = known ?? readHeaderBlock(buf, start, end);
   for (const p of block.problems) w.problems.add(p);
   const fields = block.fields;
   const ct = parseParams(firstField(fields, 'content-type') ?? defaultType);

@@ -1,5 +1,5 @@
 // What a message's headers say, read once at ingestion for the list and for search.
-import { readHeaderBlock, firstField, decodeWords, parseAddresses, parseDate, parseMessageId } from './headers.js';
+import { readHeaderBlock, firstField, decodeWords, parseAddresses, parseDate, parseMessageId, type HeaderBlock } from './headers.js';
 import type { Address } from '../store/types.js';
 
 export interface HeaderSummary {
@@ -39,8 +39,10 @@ function bounded(list: Address[], header: string, problems: string[]): Address[]
   return list.slice(0, keep);
 }
 
-export function summarizeHeaders(raw: Buffer): HeaderSummary {
-  const { fields, problems } = readHeaderBlock(raw);
+/** `block`: the message's header block when the caller has read it already (for the body scan too). */
+export function summarizeHeaders(raw: Buffer, block: HeaderBlock = readHeaderBlock(raw)): HeaderSummary {
+  const { fields } = block;
+  const problems = [...block.problems];
   const from = parseAddresses(firstField(fields, 'from'))[0] ?? null;
   const dateHeader = firstField(fields, 'date');
   const date = parseDate(dateHeader);

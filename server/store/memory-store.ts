@@ -9,7 +9,7 @@
 // an inverted index; parsed headers and body scans live in small caches of recent messages.
 import { randomBytes } from 'node:crypto';
 import { summarizeHeaders, type HeaderSummary } from '../mail/summary.js';
-import { MAX_HEADER_BLOCK } from '../mail/headers.js';
+import { MAX_HEADER_BLOCK, readHeaderBlock } from '../mail/headers.js';
 import { scanBody, type BodyScan } from '../mail/scan.js';
 import type { Address, Envelope, IncomingMessage, MessageSummary } from './types.js';
 import { RawArena } from './raw-arena.js';
@@ -233,8 +233,15 @@ export class MemoryStore implements MessageStore {
   summary(message: StoredMessage): MessageSummary {
     // Parsed once and kept among the recent ones, where the background indexer finds them too.
     // Indexing here as well cost a live event 40 µs more (bench: ingest with an inbox tab open).
-    const h = message.headers;
-    const body = this.body(message);
+    const entry = message as Entry;
+    let h = this.#parses.get(entry);
+    let body = this.#bodies.get(entry);
+    if (!h || !body) {
+      // The header summary and the body scan both start from the header block: read it once.
+      const block = readHeaderBlock(entry.raw);
+      if (!h) this.#parses.set(entry, (h = summarizeHeaders(entry.raw, block)), headerWeight(entry.raw));
+      if (!body) this.#bodies.set(entry, (body = scanBody(entry.raw, block)));
+    }
     return {
       id: message.id,
       inbox: message.inbox,
@@ -309,9 +316,17 @@ export class MemoryStore implements MessageStore {
 
   /** Reads what search needs; parses are not cached here, so indexing does not push out what a list shows. */
   #indexOne(entry: Entry): void {
+    let body = this.#bodies.get(entry);
+    if (!entry.searchable && !body && entry.postings < 0) {
+      // Both from the raw bytes: the header block is read once for the two.
+      const block = readHeaderBlock(entry.raw);
+      fillSearchFields(entry, this.#parses.get(entry) ?? summarizeHeaders(entry.raw, block), entry.envelope);
+      entry.searchable = true;
+      body = scanBody(entry.raw, block);
+    }
     this.#readSearchFields(entry);
     if (entry.postings >= 0) return;
-    const body = this.#bodies.get(entry) ?? scanBody(entry.raw);
+    body ??= scanBody(entry.raw);
     const before = this.#index.written;
     this.#index.add(entry.seq, body.filenames.length > 0 ? `${body.text}\n${body.filenames.join('\n')}` : body.text);
     entry.postings = this.#index.written - before;
