@@ -128,4 +128,33 @@ describe('linear text extraction and header parsing', () => {
       assert.ok(ms < 1000, `${name} took ${Math.round(ms)} ms`);
     });
   }
+
+  it('keeps every text path fast on 150 KB made by repeating any short unit (the shape quadratic code trips on)', () => {
+    const unit = fc
+      .array(fc.constantFrom('<', '>', ' ', '(', ')', '"', "'", '=', '?', '@', ',', ';', ':', '\\', '-', '!', 'a', '/', '&', '#', '\r\n', '\t', 'br',
+        'script', '--', '<!--', 'href=', 'http://', '=?utf-8?q?', '=?', '<a', '.', '[', ']', '\u00e9', '%', '*'), { minLength: 1, maxLength: 6 })
+      .map((a) => a.join(''));
+    let slowest = { ms: 0, what: '' };
+    fc.assert(
+      fc.property(unit, (u) => {
+        const big = u.repeat(Math.ceil(150_000 / u.length));
+        const line = big.replace(/[\r\n]/g, ' ');
+        const paths: Array<[string, () => unknown]> = [
+          ['htmlToText', () => htmlToText(big)],
+          ['links', () => extractLinks(big, big)],
+          ['header summary', () => summarizeHeaders(Buffer.from(`From: ${line}\r\nTo: ${line}\r\nDate: ${line}\r\nMessage-ID: ${line}\r\nSubject: ${line}\r\n\r\nx`))],
+          ['body scan', () => scanBody(Buffer.from(`Content-Type: text/html\r\n\r\n${big}`))],
+          ['multipart scan', () => scanBody(Buffer.from(`Content-Type: multipart/mixed; boundary="${u.replace(/["\r\n\\]/g, 'x')}"\r\n\r\n${big}`))],
+          ['parameter scan', () => scanBody(Buffer.from(`Content-Type: text/plain; ${line}\r\nContent-Disposition: attachment; ${line}\r\n\r\nx`))],
+        ];
+        for (const [what, fn] of paths) {
+          const ms = time(fn);
+          if (ms > slowest.ms) slowest = { ms, what: `${what} on ${JSON.stringify(u)}` };
+        }
+      }),
+      { numRuns: 80, interruptAfterTimeLimit: 15_000, markInterruptAsFailure: false },
+    );
+    // Linear code takes tens of milliseconds here (the slowest seen: 180 ms); quadratic code seconds to minutes.
+    assert.ok(slowest.ms < 1500, `${slowest.what} took ${Math.round(slowest.ms)} ms`);
+  });
 });
