@@ -120,6 +120,10 @@ describe('linear text extraction and header parsing', () => {
     ['links in 1 MB of "<a x>" without href', () => extractLinks('<a x>'.repeat(MB / 5), null)],
     ['links in 1 MB of \'<a href="\'', () => extractLinks('<a href="'.repeat(MB / 9), null)],
     ['a URL followed by 1 MB of ")"', () => extractLinks(null, `see http://x.test/${')'.repeat(MB)}`)],
+    ['a 45 MB HTML body (only its first 2 MB are turned into text for the snippet and index)', () => {
+      const scan = scanBody(Buffer.from(`Content-Type: text/html\r\n\r\n${'<p>hello <b>world</b></p>\r\n'.repeat((45 * MB) / 28)}`));
+      assert.match(scan.snippet, /^hello world hello world/);
+    }],
     ['a header block of 1 MB with such values', () => summarizeHeaders(Buffer.from(`Date: ${'('.repeat(300_000)}\r\nMessage-ID: ${'<'.repeat(300_000)}\r\nSubject: ${'=?'.repeat(100_000)}\r\n\r\nx`))],
   ];
   for (const [name, fn] of hostile) {
