@@ -109,4 +109,16 @@ describe('MemoryStore', () => {
     // 1250 odd-indexed-out deletions, then 1000 more of the first 2000: 750 left.
     assert.equal(store.list({ limit: 5000 }).messages.length, 750);
   });
+
+  it('never lets a deleted message show another message\'s bytes to a reader still holding it', () => {
+    // Regression: an emptied slab was refilled from offset 0 while a queued parse or a reply
+    // being written still held a view of the old message (GET /api/messages/A answered B).
+    const store = new MemoryStore({ maxMessages: 0, maxBytes: 0 });
+    const a = store.add(incoming('AAAA'));
+    const heldByAReader = a.raw;
+    const before = Buffer.from(heldByAReader);
+    store.delete([a.id]);
+    store.add(incoming('BBBB'));
+    assert.ok(heldByAReader.equals(before), heldByAReader.toString('latin1'));
+  });
 });

@@ -51,12 +51,11 @@ export class RawArena {
     slab.live -= raw.length;
     this.#live -= raw.length;
     if (slab.live > 0) return;
-    if (slab === this.#current) {
-      // Nothing in it is stored: fill it again from the start.
-      this.#used = 0;
-    } else {
-      this.#slabs.delete(raw.buffer);
-    }
+    // Never fill an emptied slab again: views of its old messages may still be in flight (a reply
+    // being written, a parse queued), and rewinding would show them another message's bytes.
+    // A new slab is cheap; the old one is collected once the last view goes.
+    this.#slabs.delete(raw.buffer);
+    if (slab === this.#current) this.#current = null;
   }
 
   /** Slabs worth emptying (their messages held again elsewhere), or null while the waste is small. */
