@@ -135,6 +135,13 @@ describe('field terms', () => {
     assert.deepEqual(await search('after:2024-02-01 before:2024-03-01'), ['report']);
     assert.deepEqual(await search('before:2024-03-20T18:30:00Z'), ['report', 'reset']);
   });
+  test('an epoch number of up to 10 digits is seconds (date +%s), of 13 digits milliseconds', async () => {
+    const march = Date.parse('2024-03-01T00:00:00Z');
+    assert.deepEqual(await search(`after:${march / 1000}`), ['big', 'order']);
+    assert.deepEqual(await search(`after:${march}`), ['big', 'order']);
+    assert.deepEqual(await search(`before:${Date.parse('2024-02-01T00:00:00Z') / 1000}`), ['reset']);
+    assert.deepEqual(await search(`after:${Math.floor(Date.now() / 1000) + 60}`), []);
+  });
   test('larger: and smaller: compare the raw size, with units', async () => {
     assert.deepEqual(await search('larger:10KB'), ['big']);
     assert.deepEqual(await search('smaller:10kb'), ['order', 'report', 'reset']);
@@ -171,6 +178,7 @@ describe('queries that do not parse', () => {
     ['is:maybe', /is:read or is:unread/],
     ['has:wings', /has:attachment/],
     ['before:yesterday', /not a date/],
+    ['after:17000000000', /not a date.*epoch seconds \(10 digits\)/],
     ['larger:huge', /not a size/],
     ['alice OR', /OR/],
     ['OR alice', /OR/],

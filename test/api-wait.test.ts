@@ -71,6 +71,23 @@ describe('GET /api/wait', () => {
     assert.equal(epoch.status, 200);
   });
 
+  test('`after` in epoch seconds (date +%s) is a time, not milliseconds in 1970', async () => {
+    await send('after-seconds@example.test', 'before the second');
+    const nextMinute = String(Math.floor(Date.now() / 1000) + 60);
+    const res = await wait({ q: 'to:after-seconds@example.test', after: nextMinute, timeout: '0' });
+    assert.equal(res.status, 408, 'a message from before that second does not count');
+    const thisSecond = String(Math.floor(Date.now() / 1000) - 1);
+    assert.equal((await wait({ q: 'to:after-seconds@example.test', after: thisSecond, timeout: '0' })).status, 200);
+  });
+
+  test('`after=0` means any message, however old', async () => {
+    const id = await send('after-zero@example.test', 'old');
+    await send('after-zero@example.test', 'newer');
+    const res = await wait({ q: 'to:after-zero@example.test', after: '0', timeout: '0' });
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { id: string }).id, id);
+  });
+
   test('a body word finds the message, whether it arrives during the wait or just before it', async () => {
     const word = `tok${Date.now().toString(36)}`;
     const pending = wait({ q: word, timeout: '10' });

@@ -119,7 +119,7 @@ export const InboxesResponse = Type.Object({
 export const WaitQuery = Type.Object({
   q: Type.Optional(Q),
   inbox: Type.Optional(InboxName),
-  after: Type.Optional(Type.String({ maxLength: 64, description: 'a message id, or a time (ISO 8601 or epoch ms); default: now' })),
+  after: Type.Optional(Type.String({ maxLength: 64, description: 'a message id, or a time (ISO 8601, epoch seconds up to 10 digits, epoch ms 13 digits; 0: any message); default: now' })),
   timeout: Type.Number({ minimum: 0, maximum: 60, default: 10, description: 'seconds' }),
 });
 export type WaitQuery = Static<typeof WaitQuery>;

@@ -187,15 +187,23 @@ function toTerm(field: string | null, value: string): Query {
   }
 }
 
-/** A date (midnight UTC), a date and time (UTC unless it has an offset), or epoch milliseconds. */
+/**
+ * A date (midnight UTC), a date and time (UTC unless it has an offset), or an epoch number: up to
+ * 10 digits is seconds (`date +%s`, `int(time.time())`), 13 digits milliseconds (`Date.now()`).
+ * Read as milliseconds, a seconds value is a moment in January 1970 and matched every message.
+ * 11, 12 and 14+ digits are neither in any year anyone tests in, so they are refused, not guessed.
+ */
 export function parseInstant(field: string, value: string): number {
   let t = Number.NaN;
   if (/^\d{4}-\d{2}-\d{2}$/.test(value)) t = Date.parse(value + 'T00:00:00Z');
   else if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})?$/i.test(value)) {
     const iso = value.replace(' ', 'T');
     t = Date.parse(/(Z|[+-]\d{2}:?\d{2})$/i.test(iso) ? iso : iso + 'Z');
-  } else if (/^\d{10,16}$/.test(value)) t = Number(value);
-  if (!Number.isFinite(t)) throw new QueryError(`"${field}:${value}" is not a date; use 2024-05-31, 2024-05-31T14:30:00Z or epoch milliseconds`);
+  } else if (/^\d{1,10}$/.test(value)) t = Number(value) * 1000;
+  else if (/^\d{13}$/.test(value)) t = Number(value);
+  if (!Number.isFinite(t)) {
+    throw new QueryError(`"${field}:${value}" is not a date; use 2024-05-31, 2024-05-31T14:30:00Z, epoch seconds (10 digits) or epoch milliseconds (13 digits)`);
+  }
   return t;
 }
 

@@ -10,7 +10,7 @@ import { selection } from '../selection.js';
 import { parseInstant, QueryError } from '../../search/query.js';
 import type { Waiters } from '../waiters.js';
 
-/** After a message (by seq), or at/after a moment (received at or after it, epoch ms). */
+/** After a message (by seq), or at/after a moment (received at or after it, epoch ms; 0: any message). */
 type Point = { seq: number } | { time: number };
 
 function resolvePoint(store: MessageStore, after: string | undefined): Point {
@@ -24,7 +24,7 @@ function resolvePoint(store: MessageStore, after: string | undefined): Point {
     if (!(err instanceof QueryError)) throw err;
   }
   if (/^[A-Za-z0-9_-]{12}$/.test(after)) throw new HttpError(404, `after: no message ${JSON.stringify(after)} (deleted?); pass a time instead`);
-  throw new HttpError(400, `after: ${JSON.stringify(after)} is neither a message id nor a time (2024-05-31T14:30:00Z or epoch milliseconds)`);
+  throw new HttpError(400, `after: ${JSON.stringify(after)} is neither a message id nor a time (2024-05-31T14:30:00Z, epoch seconds or epoch milliseconds)`);
 }
 
 function isAfter(point: Point, m: StoredMessage): boolean {
