@@ -134,7 +134,18 @@ export async function startSmtp(config: SmtpConfig, store: MessageStore, tls: Tl
   };
 }
 
-/** Stops accepting; smtp-server lets open sessions finish for closeTimeout, then cuts them. */
+/**
+ * Stops accepting; smtp-server lets open sessions finish for closeTimeout, then says 421 and
+ * half-closes them. A client that ignores the 421 would keep its socket, and the process, alive
+ * for smtp-server's own 5 s wait; after the grace period there is nothing left to wait for.
+ */
 function closeServer(server: SMTPServer): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
+  // Taken now: close() drops each connection from the set as it half-closes it.
+  const open = [...server.connections];
+  return new Promise((resolve) =>
+    server.close(() => {
+      for (const connection of open) connection._socket.destroy();
+      resolve();
+    }),
+  );
 }
