@@ -42,7 +42,17 @@ async function main(argv: string[]): Promise<number> {
   const stopping = stopSignal();
   const [{ createLogger }, { start }] = await Promise.all([import('./log.js'), import('./main.js')]);
   const log = createLogger(config);
-  const mailpen = await start(config, log);
+  let mailpen;
+  try {
+    mailpen = await start(config, log);
+  } catch (err) {
+    // A setting that only shows it is wrong once used (a TLS file, a port in use).
+    if (err instanceof ConfigError) {
+      process.stderr.write(`mailpen: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
   const signal = await stopping;
   log.info({ signal }, 'shutting down');
   // A second signal means "now".

@@ -203,6 +203,15 @@ export function loadConfig(
   if ((c.tlsCert === null) !== (c.tlsKey === null)) {
     throw new ConfigError('MAILPEN_TLS_CERT and MAILPEN_TLS_KEY go together: set both or neither');
   }
+  if (c.maxMessageSize === 0) {
+    throw new ConfigError('MAILPEN_MAX_MESSAGE_SIZE must be above 0: it is the largest message accepted (50MB by default)');
+  }
+  if (c.maxBytes > 0 && c.maxMessageSize > c.maxBytes) {
+    // A message larger than the whole budget would evict everything and still not fit.
+    throw new ConfigError(
+      `MAILPEN_MAX_MESSAGE_SIZE (${c.maxMessageSize} bytes) is larger than MAILPEN_MAX_BYTES (${c.maxBytes} bytes), the store's whole budget: lower the first or raise the second`,
+    );
+  }
   if (c.smtpAuth === 'strict' && c.smtpUsers.size === 0) {
     throw new ConfigError('MAILPEN_SMTP_AUTH=strict needs at least one user in MAILPEN_SMTP_USERS (user:password)');
   }

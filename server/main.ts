@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
-import type { Config } from './config.js';
+import { ConfigError, type Config, type HostPort } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { MemoryStore } from './store/memory-store.js';
 import type { MessageStore } from './store/store.js';
@@ -20,6 +20,15 @@ export const PACKAGE_ROOT: string = (() => {
 })();
 
 export const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** A port in use or an address not on this machine is a setting to change: say which. */
+function listenError(err: unknown, setting: string, addr: HostPort): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new ConfigError(`${setting} ${addr.host}:${addr.port}: the port is already in use (another Mailpen, Mailpit or MailHog?)`);
+  if (code === 'EADDRNOTAVAIL') return new ConfigError(`${setting} ${addr.host}:${addr.port}: no such address on this machine`);
+  if (code === 'EACCES') return new ConfigError(`${setting} ${addr.host}:${addr.port}: not allowed to listen there (ports below 1024 need privileges)`);
+  return err;
+}
 
 export interface Mailpen {
   config: Readonly<Config>;
@@ -41,14 +50,18 @@ export async function start(config: Readonly<Config>, log: Logger = createLogger
     ports: { smtp: config.smtp.port, smtps: config.smtps?.port ?? null, http: config.http.port },
   };
   const app = await buildApp({ config, store, log, runtime });
-  await app.listen({ host: config.http.host, port: config.http.port });
+  await app.listen({ host: config.http.host, port: config.http.port }).catch((err: unknown) => {
+    throw listenError(err, 'MAILPEN_HTTP_ADDR', config.http);
+  });
   const http = app.server.address() as AddressInfo;
   let smtp;
   try {
     smtp = await startSmtp(config, store, tls, log.child({ edge: 'smtp' }));
   } catch (err) {
     await app.close();
-    throw err;
+    // Node's listen errors carry the port they failed on.
+    const smtps = config.smtps !== null && (err as { port?: number }).port === config.smtps.port ? config.smtps : null;
+    throw smtps ? listenError(err, 'MAILPEN_SMTPS_ADDR', smtps) : listenError(err, 'MAILPEN_SMTP_ADDR', config.smtp);
   }
   runtime.ports = { smtp: smtp.smtp.port, smtps: smtp.smtps?.port ?? null, http: http.port };
   log.info(

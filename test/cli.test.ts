@@ -75,3 +75,47 @@ describe('the mailpen command', () => {
     }
   });
 });
+
+describe('the mailpen command with settings that only fail when used', () => {
+  it('names the setting when a port is taken, and exits 2', async () => {
+    const taken = net.createServer().listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = execFile(process.execPath, [...CLI, '--smtp-addr', `127.0.0.1:${port}`, '--http-addr', '127.0.0.1:0'], (_e, _o, stderr) =>
+          resolve({ code: child.exitCode, stderr }),
+        );
+      });
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, new RegExp(`MAILPEN_SMTP_ADDR 127\\.0\\.0\\.1:${port}: the port is already in use`));
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('names the TLS settings when the files are missing or not PEM, before anything listens', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'mailpen-tls-'));
+    const junk = join(dir, 'junk.pem');
+    await writeFile(junk, 'not a certificate');
+    const runWith = (cert: string, key: string): Promise<{ code: number | null; stderr: string }> =>
+      new Promise((resolve) => {
+        const child = execFile(process.execPath, [...CLI, '--smtp-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--tls-cert', cert, '--tls-key', key], (_e, _o, stderr) =>
+          resolve({ code: child.exitCode, stderr }),
+        );
+      });
+    try {
+      const missing = await runWith(join(dir, 'nope.pem'), junk);
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /MAILPEN_TLS_CERT ".*nope\.pem" cannot be read: ENOENT/);
+      const notPem = await runWith(junk, junk);
+      assert.equal(notPem.code, 2);
+      assert.match(notPem.stderr, /MAILPEN_TLS_CERT and MAILPEN_TLS_KEY are not a PEM certificate/);
+    } finally {
+      await rm(dir, { recursive: true });
+    }
+  });
+});

@@ -17,7 +17,7 @@ describe('configuration', () => {
   });
 
   it('takes environment variables over defaults and flags over environment variables', () => {
-    const env = { MAILPEN_SMTP_ADDR: '0.0.0.0:2525', MAILPEN_MAX_MESSAGES: '5', MAILPEN_MAX_BYTES: '1MB' };
+    const env = { MAILPEN_SMTP_ADDR: '0.0.0.0:2525', MAILPEN_MAX_MESSAGES: '5', MAILPEN_MAX_BYTES: '1MB', MAILPEN_MAX_MESSAGE_SIZE: '512KB' };
     const fromEnv = loadConfig([], env);
     assert.deepEqual(fromEnv.smtp, { host: '0.0.0.0', port: 2525 });
     assert.equal(fromEnv.maxMessages, 5);
@@ -41,6 +41,10 @@ describe('configuration', () => {
     assert.throws(() => loadConfig(['--max-message-size', '12 parsecs']), /--max-message-size.*size in bytes/);
     assert.throws(() => loadConfig(['--nope', '1']), /unknown option --nope/);
     assert.throws(() => loadConfig([], { MAILPEN_SMTP_AUTH: 'strict' }), /MAILPEN_SMTP_USERS/);
+    assert.throws(() => loadConfig(['--max-message-size', '0']), /MAILPEN_MAX_MESSAGE_SIZE must be above 0/);
+    assert.throws(() => loadConfig(['--max-bytes', '10MB']), /MAILPEN_MAX_MESSAGE_SIZE .* is larger than MAILPEN_MAX_BYTES/);
+    assert.equal(loadConfig(['--max-bytes', '10MB', '--max-message-size', '10MB']).maxBytes, 10 * 1024 * 1024);
+    assert.equal(loadConfig(['--max-bytes', '0']).maxBytes, 0);
   });
 
   it('reads sizes with units', () => {

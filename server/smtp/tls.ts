@@ -1,8 +1,9 @@
 // The certificate for STARTTLS and the implicit-TLS port: the configured one, or a
 // self-signed one made at start (development clients are told to accept it).
 import { readFile } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
 import { generate } from 'selfsigned';
-import type { Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
 
 export interface TlsMaterial {
   key: string;
@@ -11,7 +12,17 @@ export interface TlsMaterial {
 
 export async function loadTls(config: Pick<Config, 'tlsCert' | 'tlsKey' | 'hostname'>): Promise<TlsMaterial> {
   if (config.tlsCert && config.tlsKey) {
-    const [cert, key] = await Promise.all([readFile(config.tlsCert, 'utf8'), readFile(config.tlsKey, 'utf8')]);
+    const read = (path: string, setting: string): Promise<string> =>
+      readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+        throw new ConfigError(`${setting} "${path}" cannot be read: ${err.code ?? err.message}`);
+      });
+    const [cert, key] = await Promise.all([read(config.tlsCert, 'MAILPEN_TLS_CERT'), read(config.tlsKey, 'MAILPEN_TLS_KEY')]);
+    // Checked here, before anything listens, rather than by the first client's handshake.
+    try {
+      createSecureContext({ cert, key });
+    } catch (err) {
+      throw new ConfigError(`MAILPEN_TLS_CERT and MAILPEN_TLS_KEY are not a PEM certificate and its private key: ${(err as Error).message}`);
+    }
     return { cert, key };
   }
   const now = new Date();
