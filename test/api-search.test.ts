@@ -116,6 +116,8 @@ describe('field terms', () => {
   });
   test('inbox: and the inbox parameter select one inbox', async () => {
     assert.deepEqual(await search('inbox:team'), ['report']);
+    assert.deepEqual(await search('inbox:Team'), [], 'inbox names are exact: case counts');
+    assert.deepEqual(await search('inbox:tea'), []);
     assert.deepEqual(await search('', '&inbox=team'), ['report']);
     assert.deepEqual(await search('weekly', '&inbox=default'), []);
   });
@@ -183,7 +185,15 @@ describe('queries that do not parse', () => {
     ['alice OR', /OR/],
     ['OR alice', /OR/],
     ['(alice', /unclosed "\("/],
-    ['alice)', /unbalanced "\)"/],
+    ['(', /unclosed "\("/],
+    ['-(', /unclosed "\("/],
+    ['alice)', /unexpected "\)"/],
+    [')', /unexpected "\)"/],
+    ['()', /empty group/],
+    ['(alice OR)', /"OR" needs a term on both sides/],
+    ['""', /empty phrase/],
+    ['"   "', /empty phrase/],
+    ['subject:""', /"subject:" needs a value/],
     ['header::x', /header name/],
   ];
   for (const [q, reason] of bad) {
@@ -196,6 +206,13 @@ describe('queries that do not parse', () => {
       assert.match(body.message, reason);
     });
   }
+  test('DELETE with an empty phrase ("") is a 400 and deletes nothing', async () => {
+    const before = api.store.counts().messages;
+    const res = await api.app.inject({ method: 'DELETE', url: `/api/messages?q=${encodeURIComponent('""')}` });
+    assert.equal(res.statusCode, 400);
+    assert.match((res.json() as { message: string }).message, /empty phrase/);
+    assert.equal(api.store.counts().messages, before);
+  });
   test('DELETE with a query that does not parse is a 400 and deletes nothing', async () => {
     const before = api.store.counts().messages;
     const res = await api.app.inject({ method: 'DELETE', url: `/api/messages?q=${encodeURIComponent('from:')}` });

@@ -68,8 +68,9 @@ function compile(query: Query, store: MessageStore): MessagePredicate {
         case 'subject':
           return (m) => re.test(store.searchFields(m).subject);
         case 'inbox': {
-          const inbox = query.value.toLowerCase();
-          return (m) => m.inbox.toLowerCase() === inbox;
+          // Exact, as the inbox parameter is: names are case-sensitive, so inbox:S is not inbox s.
+          const inbox = query.value;
+          return (m) => m.inbox === inbox;
         }
       }
       break;

@@ -37,9 +37,11 @@ export function parseQuery(input: string): Query {
   if (tokens.length === 0) return { kind: 'all' };
   const parser = new Parser(tokens);
   const query = parser.orExpr(0);
-  if (!parser.done()) throw new QueryError('unbalanced ")"');
+  if (!parser.done()) throw new QueryError(UNEXPECTED_CLOSE);
   return query;
 }
+
+const UNEXPECTED_CLOSE = 'unexpected ")" with no "(" before it';
 
 function tokenize(input: string): Token[] {
   const tokens: Token[] = [];
@@ -101,7 +103,10 @@ function tokenize(input: string): Token[] {
       tokens.push({ t: 'or' });
       continue;
     }
-    if (field !== null && value === '' && !quoted) throw new QueryError(`"${field}:" needs a value`);
+    // An empty pattern matches every message: `DELETE ?q=""` would have emptied the store.
+    if (value.trim() === '' && (quoted || field !== null)) {
+      throw new QueryError(field === null ? 'an empty phrase ("") would match every message; put words between the quotes' : `"${field}:" needs a value`);
+    }
     if (field === null && value === '' && !quoted) {
       if (negated) throw new QueryError('"-" must come before a term');
       continue;
@@ -145,11 +150,17 @@ class Parser {
         terms.push(tok.negated ? { kind: 'not', query: term } : term);
       }
     }
-    if (terms.length === 0) {
-      const tok = this.tokens[this.#pos];
-      throw new QueryError(tok?.t === 'or' || this.#pos > 0 ? '"OR" needs a term on both sides' : 'empty group "()"');
-    }
+    if (terms.length === 0) throw new QueryError(this.#noTermReason());
     return terms.length === 1 ? terms[0]! : { kind: 'and', queries: terms };
+  }
+
+  /** Why there is no term where one must be, from the tokens either side of the gap. */
+  #noTermReason(): string {
+    const next = this.tokens[this.#pos]?.t;
+    const previous = this.tokens[this.#pos - 1]?.t;
+    if (next === 'or' || previous === 'or') return '"OR" needs a term on both sides';
+    if (previous === 'open') return next === 'close' ? 'empty group "()"' : 'unclosed "("';
+    return UNEXPECTED_CLOSE;
   }
 }
 
