@@ -28,7 +28,8 @@ interface Part {
   contentId: string | null;
   disposition: 'inline' | 'attachment';
 }
-interface MessageBody extends Summary {
+interface MessageBody extends Omit<Summary, 'envelope'> {
+  envelope: { from: string; to: string[]; helo: string; remoteAddress: string; authUser: string | null; tls: boolean };
   headers: Array<{ name: string; value: string }>;
   text: string | null;
   html: string | null;
@@ -397,6 +398,16 @@ describe('messages over real HTTP after a real SMTP send', () => {
     assert.deepEqual(bySubject.messages.map((m) => m.id), [summary.id]);
 
     const full = (await (await fetch(`${server.httpUrl}/api/messages/${summary.id}`)).json()) as MessageBody;
+    // The whole SMTP envelope, as the transaction said it.
+    assert.deepEqual(full.envelope, {
+      from: 'app@example.test',
+      to: ['user@example.test', 'audit@example.test'],
+      helo: full.envelope.helo,
+      remoteAddress: '127.0.0.1',
+      authUser: null,
+      tls: false,
+    });
+    assert.ok(full.envelope.helo.length > 0, 'the HELO name is kept');
     const notes = full.parts.find((p) => p.filename === 'notes.txt')!;
     const part = await fetch(`${server.httpUrl}/api/messages/${summary.id}/parts/${notes.partId}`);
     assert.equal(part.headers.get('content-disposition'), 'attachment; filename="notes.txt"');

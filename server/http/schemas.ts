@@ -40,8 +40,21 @@ export const PartSchema = Type.Object({
   disposition: Type.Union([Type.Literal('inline'), Type.Literal('attachment')]),
 });
 
+export const EnvelopeSchema = Type.Object(
+  {
+    from: Type.String({ description: "MAIL FROM; '' for the null sender <>" }),
+    to: Type.Array(Type.String(), { description: 'every RCPT TO, Bcc included' }),
+    helo: Type.String({ description: 'the name the client gave in HELO/EHLO' }),
+    remoteAddress: Type.String({ description: "the client's IP address" }),
+    authUser: Type.Union([Type.String(), Type.Null()], { description: 'SMTP AUTH username; null without AUTH' }),
+    tls: Type.Boolean({ description: 'the message came over TLS (STARTTLS or the implicit-TLS port)' }),
+  },
+  { description: 'what the SMTP transaction said, as opposed to what the headers claim' },
+);
+
 export const MessageSchema = Type.Object({
   ...MessageSummarySchema.properties,
+  envelope: EnvelopeSchema,
   replyTo: Type.Array(AddressSchema),
   headers: Type.Array(Type.Object({ name: Type.String(), value: Type.String() }), { description: 'every header in order, decoded, repeats kept' }),
   text: Type.Union([Type.String(), Type.Null()]),
@@ -97,9 +110,17 @@ export const UpdatedResponse = Type.Object({ updated: Type.Integer({ description
 export const RawQuery = Type.Object({ download: Type.Optional(Type.String({ description: 'present: sent as <id>.eml' })) });
 export type RawQuery = Static<typeof RawQuery>;
 
+/**
+ * One of a few strings, as a JSON Schema `enum`: a union of literals validates as anyOf, and ajv
+ * then answers "must be equal to constant" once per literal plus "must match a schema in anyOf".
+ */
+function StringEnum<const T extends string[]>(values: T, options: { description?: string } = {}) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: values, ...options });
+}
+
 export const HtmlQuery = Type.Object({
   remote: Type.Optional(
-    Type.Union([Type.Literal('allow'), Type.Literal('block')], {
+    StringEnum(['allow', 'block'], {
       description: 'block: remote images, fonts and styles are not loaded (no tracking pixel learns the message was opened); default allow',
     }),
   ),
