@@ -247,6 +247,32 @@ describe('messages over inject()', () => {
     }
   });
 
+  test('a path with broken percent-encoding gets the one error shape, not fastify\'s own', async () => {
+    for (const url of ['/api/messages/%E0%A4%A', '/api/messages/%ZZ/raw']) {
+      const res = await api.app.inject({ url });
+      assert.equal(res.statusCode, 400, url);
+      const body = res.json() as Record<string, unknown>;
+      assert.deepEqual(Object.keys(body).sort(), ['error', 'message', 'statusCode'], res.body);
+      assert.equal(body.error, 'Bad Request');
+      assert.match(String(body.message), /not a valid url/);
+    }
+  });
+
+  test('a value outside a fixed set is refused with the values accepted, not "must match a schema in anyOf"', async () => {
+    const res = await api.app.inject({ url: `/api/messages/${rich}/html?remote=x` });
+    assert.equal(res.statusCode, 400);
+    const { message } = res.json() as { message: string };
+    assert.match(message, /remote must be equal to one of the allowed values \(allow, block\)/);
+    assert.doesNotMatch(message, /anyOf|constant/);
+    assert.equal((await api.app.inject({ url: `/api/messages/${rich}/html?remote=block` })).statusCode, 200);
+  });
+
+  test('every status the API answers has its name in the error body (421 is Misdirected Request)', async () => {
+    const res = await api.app.inject({ url: '/api/messages', headers: { host: 'rebound.example' } });
+    assert.equal(res.statusCode, 421);
+    assert.equal((res.json() as { error: string }).error, 'Misdirected Request');
+  });
+
   test('paging with the cursor visits every message once, newest first', async () => {
     const local = await apiApp();
     try {

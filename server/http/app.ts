@@ -49,6 +49,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // body cannot hold a connection forever (408). It does not cut answers that take long: a
     // 60 s long-poll (/api/wait) is unaffected (checked with Node 20). A 50 MB upload needs 0.4 MB/s.
     requestTimeout: 120_000,
+    // Errors fastify raises before routing (a path that is not valid percent-encoding) never reach
+    // setErrorHandler; without this they answer fastify's own shape, with a `code` and no handler.
+    frameworkErrors: errorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler(errorHandler);

@@ -29,7 +29,9 @@ const NAMES: Record<number, string> = {
   404: 'Not Found',
   408: 'Request Timeout',
   413: 'Payload Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
+  421: 'Misdirected Request',
   426: 'Upgrade Required',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
@@ -52,8 +54,14 @@ export function errorHandler(error: FastifyError | HttpError, request: FastifyRe
     void reply.code(500).send(errorBody(500, 'internal error; see the server log'));
     return;
   }
-  const message = 'validation' in error && error.validation ? `invalid ${error.validationContext ?? 'request'}: ${error.message}` : error.message;
+  const message = 'validation' in error && error.validation ? `invalid ${error.validationContext ?? 'request'}: ${validationMessage(error)}` : error.message;
   void reply.code(status).send(errorBody(status, message));
+}
+
+/** Ajv's message, plus the accepted values when a value is not one of them (ajv names none). */
+function validationMessage(error: FastifyError): string {
+  const allowed = error.validation?.find((v) => v.keyword === 'enum')?.params.allowedValues;
+  return Array.isArray(allowed) ? `${error.message} (${allowed.join(', ')})` : error.message;
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {
