@@ -129,7 +129,8 @@ describe('linear text extraction and header parsing', () => {
   for (const [name, fn] of hostile) {
     it(`stays fast on ${name}`, () => {
       const ms = time(fn);
-      assert.ok(ms < 1000, `${name} took ${Math.round(ms)} ms`);
+      // Milliseconds when linear, minutes when quadratic; the margin is for a machine busy with other tests.
+      assert.ok(ms < 3000, `${name} took ${Math.round(ms)} ms`);
     });
   }
 
@@ -158,7 +159,8 @@ describe('linear text extraction and header parsing', () => {
       }),
       { numRuns: 80, interruptAfterTimeLimit: 15_000, markInterruptAsFailure: false },
     );
-    // Linear code takes tens of milliseconds here (the slowest seen: 180 ms); quadratic code seconds to minutes.
-    assert.ok(slowest.ms < 1500, `${slowest.what} took ${Math.round(slowest.ms)} ms`);
+    // Linear code takes tens of milliseconds here (the slowest seen alone: 180 ms; 2 s once on a machine
+    // running the whole suite); quadratic code takes seconds to minutes.
+    assert.ok(slowest.ms < 5000, `${slowest.what} took ${Math.round(slowest.ms)} ms`);
   });
 });
