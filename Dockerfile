@@ -29,11 +29,12 @@ COPY --from=build /src/dist ./dist
 # Files stay owned by root: the server only reads them.
 USER node
 EXPOSE 1025 8025
-# Follows MAILPEN_HTTP_ADDR, so `-e MAILPEN_HTTP_ADDR=0.0.0.0:9000` keeps the health check right.
+# server/healthcheck.ts finds the HTTP address as the server did: MAILPEN_HTTP_ADDR, or a flag after the
+# image name (`docker run mailpen --http-addr 0.0.0.0:9000`), read from PID 1's command line.
 # Every 5 s: compose starts a `depends_on: service_healthy` app only after the first pass (the
 # --start-interval that would shorten only the start is not understood by every builder yet).
 HEALTHCHECK --interval=5s --timeout=4s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "const s=process.env.MAILPEN_HTTP_ADDR||'8025';const i=s.lastIndexOf(':');let h=s.slice(0,Math.max(i,0)).replace('[','').replace(']','');if(h===''||h==='0.0.0.0'||h==='::')h='127.0.0.1';if(h.includes(':'))h='['+h+']';fetch('http://'+h+':'+s.slice(i+1)+'/healthz',{signal:AbortSignal.timeout(3000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "dist/server/healthcheck.js", "/proc/1/cmdline"]
 # Exec form: node is PID 1 and gets SIGTERM itself; server/cli.ts closes SMTP then HTTP and exits.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["node", "dist/server/cli.js"]
