@@ -6,8 +6,9 @@
 // of execution. Besides that: no dialog opens, neither the page nor the message frame is
 // navigated, no popup opens except the control links the test clicks on purpose, the message
 // frame sends nothing to the API but GETs under its own message, nothing is deleted, the
-// server fetches none of the URLs in the mail (only the browser ever reaches the sink), and it
-// writes no file (its directories are still empty at the end).
+// server fetches none of the URLs in the mail (only the browser ever reaches the sink) and opens
+// no outbound connection at all (a preload reports any), and it writes no file (its directories
+// are still empty at the end).
 //
 // Needs the built UI (dist/ui): `npm test` builds it first; alone, run `npm run build:ui` once.
 import { describe, it, before, after } from 'node:test';
@@ -72,6 +73,8 @@ interface Process {
   url: string;
   dirs: string[];
   logs: Array<Record<string, unknown>>;
+  /** The process's stderr lines; test/helpers/no-outbound.mjs writes an OUTBOUND line per connection or lookup. */
+  stderr: string[];
 }
 
 async function startMailpen(): Promise<Process> {
@@ -80,11 +83,13 @@ async function startMailpen(): Promise<Process> {
   const tmp = await mkdtemp(join(tmpdir(), 'mailpen-tmp-'));
   const child = spawn(
     process.execPath,
-    ['--import', import.meta.resolve('tsx'), join(ROOT, 'server/cli.ts'), '--smtp-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--log-format', 'json'],
+    ['--import', import.meta.resolve('./helpers/no-outbound.mjs'), '--import', import.meta.resolve('tsx'), join(ROOT, 'server/cli.ts'), '--smtp-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--log-format', 'json'],
     // tsx's own compile cache would land in TMPDIR; it is the test's loader, not the server.
-    { cwd, env: { PATH: process.env.PATH, HOME: home, TMPDIR: tmp, TSX_DISABLE_CACHE: '1' }, stdio: ['ignore', 'pipe', 'inherit'] },
+    { cwd, env: { PATH: process.env.PATH, HOME: home, TMPDIR: tmp, TSX_DISABLE_CACHE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: Array<Record<string, unknown>> = [];
+  const stderr: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
   const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`mailpen exited with ${code} before listening`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -94,7 +99,7 @@ async function startMailpen(): Promise<Process> {
     });
   });
   const entry = await ready;
-  return { child, smtpPort: Number(String(entry.smtp).split(':').pop()), url: String(entry.http).replace(/\/$/, ''), dirs: [cwd, home, tmp], logs };
+  return { child, smtpPort: Number(String(entry.smtp).split(':').pop()), url: String(entry.http).replace(/\/$/, ''), dirs: [cwd, home, tmp], logs, stderr };
 }
 
 /** Every file and directory under `dir`, as relative paths. */
@@ -450,6 +455,9 @@ describe('hostile mail in the real UI', () => {
     for (const id of sent.values()) assert.equal((await fetch(`${mailpen.url}/api/messages/${id}/links`)).status, 200);
     assert.ok(sink.hits.length > 0);
     assert.deepEqual([...new Set(sink.agents.filter((a) => !/Chrome\//.test(a)))], [], 'only the browser ever contacted the sink');
+    // Nor any other host: the process (its parse workers included) opened no connection and looked up no name.
+    const outbound = mailpen.stderr.filter((l) => l.startsWith('OUTBOUND') && !/: ipc .*\/tsx-\d+\/\d+\.pipe$/.test(l));
+    assert.deepEqual(outbound, [], 'the server opened no outbound connection');
 
     assert.deepEqual(dialogs, []);
     assert.deepEqual(mainNavigations, [`${mailpen.url}/`]);

@@ -174,6 +174,7 @@ function startWorker(): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./parse-worker.js', import.meta.url));
   const entry = new URL('./parse-worker.ts', import.meta.url).href;
   const tsx = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(bootstrap, { eval: true });
+  const bootstrap = `const { register } = await import(${JSON.stringify(tsx)}); register(); await import(${JSON.stringify(entry)});`;
+  // A module (not `eval`), so the process's --import preloads run in it as in a compiled worker.
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`));
 }
