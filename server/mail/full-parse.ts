@@ -7,6 +7,7 @@ import { simpleParser } from 'mailparser';
 import type { AddressObject, Attachment, EmailAddress } from 'mailparser';
 import { readHeaderBlock, decodeWords, parseDate, parseMessageId, firstField, decodeHeaderBytes } from './headers.js';
 import type { Address } from '../store/types.js';
+import { isPartOfHtml } from './attachments.js';
 
 /** HTML larger than this is not converted to text (html-to-text is the slow part on huge HTML). */
 const MAX_HTML_TO_TEXT = 2 * 1024 * 1024;
@@ -73,7 +74,8 @@ export async function fullParse(raw: Buffer): Promise<Parsed> {
       contentType: (a.contentType || 'application/octet-stream').toLowerCase(),
       size: a.content.length,
       contentId: a.cid ?? null,
-      disposition: a.contentDisposition === 'inline' || (a.related === true && a.contentDisposition !== 'attachment') ? 'inline' : 'attachment',
+      // mailparser lists no body text here; of the rest, only the HTML's own parts are not files.
+      disposition: isPartOfHtml(a.contentId !== undefined, a.related === true, a.contentDisposition ?? '') ? 'inline' : 'attachment',
     });
   }
   const text = mail.text ?? null;

@@ -7,6 +7,7 @@ import { TextDecoder } from 'node:util';
 import libmime from 'libmime';
 import he from 'he';
 import { readHeaderBlock, firstField, decodeWords, type HeaderBlock, type HeaderField } from './headers.js';
+import { isBodyText, isEmbeddedMessage, isPartOfHtml } from './attachments.js';
 
 export const MAX_DEPTH = 20;
 export const MAX_PARTS = 1000;
@@ -42,7 +43,7 @@ interface Walk {
 /** `top`: the message's header block when the caller has read it already (for the header summary too). */
 export function scanBody(raw: Buffer, top?: HeaderBlock): BodyScan {
   const w: Walk = { plain: null, html: null, attachments: 0, filenames: [], parts: 0, problems: new Set() };
-  walkPart(raw, 0, raw.length, 0, w, 'text/plain', top);
+  walkPart(raw, 0, raw.length, 0, w, top);
   let text = w.plain ?? (w.html !== null ? htmlToText(w.html) : '');
   if (text.length > MAX_INDEXED_TEXT) text = text.slice(0, MAX_INDEXED_TEXT);
   return {
@@ -67,7 +68,8 @@ function makeSnippet(text: string): string {
   return folded.length > SNIPPET_LENGTH ? folded.slice(0, SNIPPET_LENGTH - 1) + '…' : folded;
 }
 
-function walkPart(buf: Buffer, start: number, end: number, depth: number, w: Walk, defaultType: string, known?: HeaderBlock): void {
+/** `related`: the part is inside a multipart/related (server/mail/attachments.ts, the HTML's own parts). */
+function walkPart(buf: Buffer, start: number, end: number, depth: number, w: Walk, known?: HeaderBlock, related = false): void {
   if (++w.parts > MAX_PARTS) {
     w.problems.add(`more than ${MAX_PARTS} MIME parts; the rest were not read`);
     return;
@@ -75,14 +77,20 @@ function walkPart(buf: Buffer, start: number, end: number, depth: number, w: Wal
   const block = known ?? readHeaderBlock(buf, start, end);
   for (const p of block.problems) w.problems.add(p);
   const fields = block.fields;
-  const ct = parseParams(firstField(fields, 'content-type') ?? defaultType);
-  const type = ct.value.toLowerCase() || defaultType;
   const disposition = parseParams(firstField(fields, 'content-disposition') ?? '');
+  const ct = parseParams(firstField(fields, 'content-type') ?? impliedType(disposition));
+  const type = ct.value.toLowerCase() || 'text/plain';
   const filename = paramFilename(disposition.params, 'filename') ?? paramFilename(ct.params, 'name');
+  const dispositionType = disposition.value.toLowerCase();
+  const embedded = type === 'message/rfc822' && isEmbeddedMessage(dispositionType, (firstField(fields, 'content-transfer-encoding') ?? '').trim().toLowerCase());
 
-  if (type.startsWith('multipart/')) {
+  if (type.startsWith('multipart/') || embedded) {
     if (depth >= MAX_DEPTH) {
       w.problems.add(`MIME nesting deeper than ${MAX_DEPTH}; inner parts were not read`);
+      return;
+    }
+    if (embedded) {
+      walkPart(buf, block.bodyStart, end, depth + 1, w, undefined, related);
       return;
     }
     const boundary = ct.params.boundary;
@@ -90,23 +98,19 @@ function walkPart(buf: Buffer, start: number, end: number, depth: number, w: Wal
       w.problems.add(`${type} part without a boundary`);
       return;
     }
-    const childType = type === 'multipart/digest' ? 'message/rfc822' : 'text/plain';
+    const inside = related || type === 'multipart/related';
     for (const [s, e] of splitMultipart(buf, block.bodyStart, end, boundary, w)) {
-      walkPart(buf, s, e, depth + 1, w, childType);
+      walkPart(buf, s, e, depth + 1, w, undefined, inside);
       if (w.parts > MAX_PARTS) return;
     }
     return;
   }
 
-  const dispositionType = disposition.value.toLowerCase();
-  const isAttachment =
-    dispositionType === 'attachment' ||
-    (dispositionType !== 'inline' && filename !== undefined) ||
-    (!type.startsWith('text/') && !firstField(fields, 'content-id') && type !== 'message/delivery-status') ||
-    type === 'message/rfc822';
-  if (isAttachment) {
-    w.attachments++;
-    if (filename) w.filenames.push(filename.toLowerCase());
+  if (!isBodyText(type, dispositionType)) {
+    if (!isPartOfHtml(firstField(fields, 'content-id') !== undefined, related, dispositionType)) {
+      w.attachments++;
+      if (filename) w.filenames.push(filename.toLowerCase());
+    }
     return;
   }
   if (type === 'text/plain' && w.plain === null) {
@@ -114,6 +118,18 @@ function walkPart(buf: Buffer, start: number, end: number, depth: number, w: Wal
   } else if (type === 'text/html' && w.html === null) {
     w.html = decodeText(buf.subarray(block.bodyStart, end), fields, ct.params, w);
   }
+}
+
+/**
+ * The type of a part without a Content-Type, as the message view's parser reads it (so both count
+ * the same attachments): from the file name's extension, else a file for an attachment, else text.
+ * RFC 2046 makes a multipart/digest's parts message/rfc822; the view shows them as text.
+ */
+function impliedType(disposition: Params): string {
+  const ext = /\.([^./\\]+)$/.exec(disposition.params.filename ?? '')?.[1];
+  const byName = ext ? libmime.detectMimeType(ext) : undefined;
+  if (byName) return byName;
+  return disposition.value.toLowerCase() === 'attachment' ? 'application/octet-stream' : 'text/plain';
 }
 
 /** The [start, end) of each part between boundary lines. */
