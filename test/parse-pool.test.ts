@@ -57,10 +57,13 @@ describe('parse pool', () => {
   it('keeps the event loop free while a slow message parses', async () => {
     const p = pool({ workers: 1, timeoutMs: 30_000 });
     const raw = wideTable();
+    const started = performance.now();
     const { result, stallMs } = await longestStall(() => p.parse(raw));
+    const parseMs = performance.now() - started;
     assert.ok(result.message.html?.startsWith('<table>'), 'parsed for real');
-    // On the main thread the stall would be the whole parse (2.5 s alone, more on a busy machine).
-    assert.ok(stallMs < 1000, `event loop stalled ${Math.round(stallMs)} ms during the parse`);
+    // On the main thread the stall would be the whole parse (2.5 s alone). Relative to the parse,
+    // so a machine busy with other tests slows both sides alike.
+    assert.ok(stallMs < parseMs / 3, `event loop stalled ${Math.round(stallMs)} ms of a ${Math.round(parseMs)} ms parse`);
   });
 
   it('shows a message raw, with the reason, when parsing passes the time limit, and parses the next one', async () => {
@@ -91,18 +94,22 @@ describe('a slow message through the real server', () => {
     const server = await startTestServer();
     try {
       const id = queuedId(await sendRaw(server.smtpPort, wideTable()));
-      const html = fetch(`${server.httpUrl}/api/messages/${id}/html`);
+      let htmlAnswered = 0;
+      const html = fetch(`${server.httpUrl}/api/messages/${id}/html`).then((r) => {
+        htmlAnswered = performance.now();
+        return r;
+      });
       // Give the request time to reach the parser, then ask for something else.
       await new Promise((r) => setTimeout(r, 150));
-      const started = performance.now();
       const health = await fetch(`${server.httpUrl}/healthz`);
-      const healthMs = performance.now() - started;
+      const healthAnswered = performance.now();
       assert.equal(health.status, 200);
       const res = await html;
       assert.equal(res.status, 200);
       const body = await res.text();
       assert.ok(body.includes('<table><tr><td>x</td>'), `the HTML view: ${body.slice(0, 80)}`);
-      assert.ok(healthMs < 1500, `/healthz took ${Math.round(healthMs)} ms while a message parsed`);
+      // Had the parse held the event loop, /healthz would have been answered with the HTML, or after it.
+      assert.ok(healthAnswered < htmlAnswered - 500, `/healthz answered ${Math.round(htmlAnswered - healthAnswered)} ms before the parsed HTML`);
     } finally {
       await server.close();
     }
