@@ -40,7 +40,7 @@ const RECENT_PARSE_BYTES = 16 * 1024 * 1024;
 const INDEX_QUIET_MS = 25;
 /** ...unless this many messages are waiting: a steady stream must not starve the index. */
 const INDEX_MAX_BACKLOG = 20_000;
-/** A search indexes a backlog up to this long itself (~60 µs a message) before it answers. */
+/** A search indexes a backlog of up to this many messages itself (~50 µs each) before it answers. */
 const SYNC_INDEX_MAX = 2000;
 /** One slice of background indexing runs this long before it lets I/O in. */
 const INDEX_SLICE_MS = 8;
