@@ -92,6 +92,31 @@ describe('free words and phrases', () => {
   test('an empty query lists everything', async () => {
     assert.deepEqual(await search(''), ['big', 'order', 'report', 'reset']);
   });
+  test('a link that only an href holds (HTML-only mail) is found by its URL or host, and stays out of the snippet', async () => {
+    const local = await apiApp();
+    try {
+      const html = [
+        'From: app@example.test',
+        'To: bob@example.test',
+        'Subject: Reset',
+        'Content-Type: text/html; charset=utf-8',
+        '',
+        '<p>Click <a href="https://links.test/reset?t=abc&amp;u=2">here</a> or <a href=\'mailto:help@support.test\'>write to us</a>.</p>',
+        '<a href="javascript:steal()">x</a>',
+      ].join('\n');
+      const id = local.add(html).id;
+      const found = async (q: string): Promise<string[]> =>
+        ((await local.app.inject({ url: `/api/messages?q=${encodeURIComponent(q)}` })).json() as { messages: Array<{ id: string }> }).messages.map((m) => m.id);
+      assert.deepEqual(await found('links.test'), [id]);
+      assert.deepEqual(await found('https://links.test/reset?t=abc&u=2'), [id], 'entities in the href are decoded');
+      assert.deepEqual(await found('support.test'), [id], 'mailto: links too');
+      assert.deepEqual(await found('steal'), [], 'javascript: is not a link');
+      const { snippet } = (await local.app.inject({ url: `/api/messages/${id}` })).json() as { snippet: string };
+      assert.equal(snippet, 'Click here or write to us . x');
+    } finally {
+      await local.close();
+    }
+  });
 });
 
 describe('field terms', () => {

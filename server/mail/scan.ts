@@ -8,6 +8,7 @@ import libmime from 'libmime';
 import he from 'he';
 import { readHeaderBlock, firstField, decodeWords, type HeaderBlock, type HeaderField } from './headers.js';
 import { isBodyText, isEmbeddedMessage, isPartOfHtml } from './attachments.js';
+import { hrefs } from './html.js';
 
 export const MAX_DEPTH = 20;
 export const MAX_PARTS = 1000;
@@ -19,12 +20,14 @@ export const MAX_INDEXED_TEXT = 64 * 1024;
  * for the 64K characters the index keeps. 2 MB of HTML leaves room for heavy markup.
  */
 export const MAX_SCANNED_PART = 2 * 1024 * 1024;
+/** Of MAX_INDEXED_TEXT, at most this much is the HTML's link targets (a newsletter's hundred links). */
+export const MAX_INDEXED_LINKS = 8 * 1024;
 const SNIPPET_LENGTH = 160;
 
 export interface BodyScan {
   snippet: string;
   attachments: number;
-  /** Decoded body text (plain, else HTML stripped), up to MAX_INDEXED_TEXT characters. */
+  /** Decoded body text (plain, else HTML stripped), then the HTML's link targets; up to MAX_INDEXED_TEXT characters. */
   text: string;
   /** Lower-case names of attachments, searchable by free text. */
   filenames: string[];
@@ -44,15 +47,43 @@ interface Walk {
 export function scanBody(raw: Buffer, top?: HeaderBlock): BodyScan {
   const w: Walk = { plain: null, html: null, attachments: 0, filenames: [], parts: 0, problems: new Set() };
   walkPart(raw, 0, raw.length, 0, w, top);
-  let text = w.plain ?? (w.html !== null ? htmlToText(w.html) : '');
-  if (text.length > MAX_INDEXED_TEXT) text = text.slice(0, MAX_INDEXED_TEXT);
+  const visible = w.plain ?? (w.html !== null ? htmlToText(w.html) : '');
+  // Link targets are searched (a test looks for the reset link it expects, often only in an
+  // href), never shown: the snippet is the visible text alone.
+  const links = w.html !== null ? linkTargets(w.html) : '';
+  const text = visible.slice(0, MAX_INDEXED_TEXT - links.length) + links;
   return {
-    snippet: makeSnippet(text),
+    snippet: makeSnippet(visible),
     attachments: w.attachments,
     text,
     filenames: w.filenames,
     problems: [...w.problems],
   };
+}
+
+/** Schemes of links a test follows; javascript:, data: and relative references lead nowhere out of a mail. */
+const LINK_SCHEME = /^(https?|mailto):/i;
+
+/** The http(s) and mailto hrefs of the HTML, each once, a line each, within MAX_INDEXED_LINKS. */
+function linkTargets(html: string): string {
+  const seen = new Set<string>();
+  let out = '';
+  for (const href of hrefs(html)) {
+    const value = (href.includes('&') ? decodeEntities(href) : href).trim();
+    if (!LINK_SCHEME.test(value) || seen.has(value)) continue;
+    if (out.length + value.length + 1 > MAX_INDEXED_LINKS) continue;
+    seen.add(value);
+    out += '\n' + value;
+  }
+  return out;
+}
+
+function decodeEntities(s: string): string {
+  try {
+    return he.decode(s);
+  } catch {
+    return s;
+  }
 }
 
 function makeSnippet(text: string): string {
