@@ -18,6 +18,8 @@ export interface Config {
   maxMessages: number;
   maxBytes: number;
   maxMessageSize: number;
+  /** Largest upload body (POST /api/messages): an mbox of many messages, each under maxMessageSize. */
+  maxUploadSize: number;
   maxRecipients: number;
   maxConnections: number;
   /** Milliseconds an SMTP client may stay silent. */
@@ -145,6 +147,7 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> }[keyof Config][] = [
   { key: 'maxMessages', env: 'MAILPEN_MAX_MESSAGES', flag: '--max-messages', default: '10000', accepts: 'count', help: 'messages kept; the oldest are evicted (0: no limit)', parse: parseCount },
   { key: 'maxBytes', env: 'MAILPEN_MAX_BYTES', flag: '--max-bytes', default: '512MB', accepts: 'size', help: "the store's budget for raw bytes; the oldest are evicted (0: no limit)", parse: parseBytes },
   { key: 'maxMessageSize', env: 'MAILPEN_MAX_MESSAGE_SIZE', flag: '--max-message-size', default: '50MB', accepts: 'size', help: 'largest message accepted (SMTP answers 552 above it)', parse: parseBytes },
+  { key: 'maxUploadSize', env: 'MAILPEN_MAX_UPLOAD_SIZE', flag: '--max-upload-size', default: '200MB', accepts: 'size', help: 'largest upload (POST /api/messages); each message of an mbox is held to the message size', parse: parseBytes },
   { key: 'maxRecipients', env: 'MAILPEN_MAX_RECIPIENTS', flag: '--max-recipients', default: '1000', accepts: 'count', help: 'RCPT TO per message (452 above it)', parse: parseCount },
   { key: 'maxConnections', env: 'MAILPEN_MAX_CONNECTIONS', flag: '--max-connections', default: '200', accepts: 'count', help: 'concurrent SMTP connections (421 above it)', parse: parseCount },
   { key: 'smtpIdleTimeout', env: 'MAILPEN_SMTP_IDLE_TIMEOUT', flag: '--smtp-idle-timeout', default: '60s', accepts: 'duration', help: 'an SMTP client silent this long is disconnected', parse: parseDuration },

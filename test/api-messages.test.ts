@@ -370,6 +370,51 @@ describe('messages over inject()', () => {
     assert.equal(api.store.counts().messages, before);
   });
 
+  test('an mbox larger than the message size limit is stored message by message; one too big is refused and said', async () => {
+    const local = await apiApp({ maxMessageSize: 64 * 1024 });
+    try {
+      const message = (subject: string, size: number) => `From x@example.test Mon Jan  1 00:00:00 2024\nFrom: x@example.test\nTo: y@example.test\nSubject: ${subject}\n\n${'y'.repeat(size)}\n`;
+      const mbox = message('one', 40 * 1024) + message('huge', 70 * 1024) + message('three', 40 * 1024);
+      const res = await local.app.inject({ method: 'POST', url: '/api/messages', headers: { 'content-type': 'application/mbox' }, payload: mbox });
+      assert.equal(res.statusCode, 201, res.body);
+      const body = res.json() as { ids: string[]; rejected: Array<{ message: number; reason: string }> };
+      assert.deepEqual(body.ids.map((id) => local.store.summary(local.store.get(id)!).subject), ['one', 'three']);
+      assert.equal(body.rejected.length, 1);
+      assert.equal(body.rejected[0]!.message, 2);
+      assert.match(body.rejected[0]!.reason, /the limit is 65536 \(MAILPEN_MAX_MESSAGE_SIZE\)/);
+    } finally {
+      await local.close();
+    }
+  });
+
+  test('an mbox over MAILPEN_MAX_UPLOAD_SIZE is a 413 that names the setting, and stores nothing', async () => {
+    const local = await apiApp({ maxMessageSize: 64 * 1024, maxUploadSize: 100 * 1024 });
+    try {
+      const mbox = Array.from({ length: 5 }, (_, i) => `From x@example.test Mon Jan  1 00:00:00 2024\nSubject: m${i}\n\n${'z'.repeat(30 * 1024)}\n`).join('');
+      const res = await local.app.inject({ method: 'POST', url: '/api/messages', headers: { 'content-type': 'application/mbox' }, payload: mbox });
+      assert.equal(res.statusCode, 413);
+      assert.match((res.json() as { message: string }).message, /MAILPEN_MAX_UPLOAD_SIZE/);
+      assert.equal(local.store.counts().messages, 0);
+    } finally {
+      await local.close();
+    }
+  });
+
+  test('an upload keeps the first max-recipients recipients, as SMTP does, and says how many it dropped', async () => {
+    const local = await apiApp({ maxRecipients: 3 });
+    try {
+      const raw = 'From: a@example.test\r\nTo: r1@example.test, r2@example.test\r\nCc: r3@example.test, r4@example.test\r\nBcc: r5@example.test\r\nSubject: many\r\n\r\nHi.\r\n';
+      const res = await local.app.inject({ method: 'POST', url: '/api/messages', headers: { 'content-type': 'message/rfc822' }, payload: raw });
+      assert.equal(res.statusCode, 201);
+      const body = res.json() as { ids: string[]; notes: Array<{ message: number; note: string }> };
+      assert.deepEqual(local.store.get(body.ids[0]!)!.envelope.rcptTo, ['r1@example.test', 'r2@example.test', 'r3@example.test']);
+      assert.equal(body.notes.length, 1);
+      assert.match(body.notes[0]!.note, /2 of its 5 recipients dropped: the limit is 3 \(MAILPEN_MAX_RECIPIENTS\)/);
+    } finally {
+      await local.close();
+    }
+  });
+
   test('GET /api/info reports version, ports, limits and counts', async () => {
     const info = (await get('/api/info')).json() as Record<string, any>;
     assert.equal(info.version, 'test');

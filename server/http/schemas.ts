@@ -131,7 +131,13 @@ export const LinksResponse = Type.Object({ links: Type.Array(Type.String(), { de
 
 export const UploadQuery = Type.Object({ inbox: Type.Optional(InboxName) });
 export type UploadQuery = Static<typeof UploadQuery>;
-export const UploadResponse = Type.Object({ ids: Type.Array(Type.String()) });
+export const UploadResponse = Type.Object({
+  ids: Type.Array(Type.String(), { description: 'the messages stored, in the order of the upload' }),
+  rejected: Type.Array(Type.Object({ message: Type.Integer({ description: '1-based, in the upload' }), reason: Type.String() }), {
+    description: 'messages of an mbox not stored (over MAILPEN_MAX_MESSAGE_SIZE)',
+  }),
+  notes: Type.Array(Type.Object({ message: Type.Integer(), note: Type.String() }), { description: 'messages stored with a change, such as recipients over MAILPEN_MAX_RECIPIENTS dropped' }),
+});
 
 export const InboxesResponse = Type.Object({
   inboxes: Type.Array(Type.Object({ name: Type.String(), total: Type.Integer(), unread: Type.Integer() })),

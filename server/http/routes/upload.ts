@@ -9,12 +9,14 @@ import { readHeaderBlock, parseAddresses } from '../../mail/headers.js';
 import { looksLikeMbox, splitMbox } from '../../mail/mbox.js';
 import type { Envelope } from '../../store/types.js';
 
-function envelopeFromHeaders(raw: Buffer, remoteAddress: string): Envelope {
+/** The envelope SMTP would have had, from the headers; recipients over the limit dropped, as SMTP's 452 drops them. */
+function envelopeFromHeaders(raw: Buffer, remoteAddress: string, maxRecipients: number): { envelope: Envelope; dropped: number } {
   const { fields } = readHeaderBlock(raw);
   const all = (key: string): string[] => fields.filter((f) => f.key === key).flatMap((f) => parseAddresses(f.value).map((a) => a.address));
   const from = all('from')[0] ?? all('sender')[0] ?? '';
-  const rcptTo = [...new Set([...all('to'), ...all('cc'), ...all('bcc')].filter((a) => a !== ''))];
-  return { mailFrom: from, rcptTo, helo: 'upload', remoteAddress, authUser: null, tls: false };
+  const named = [...new Set([...all('to'), ...all('cc'), ...all('bcc')].filter((a) => a !== ''))];
+  const rcptTo = maxRecipients > 0 ? named.slice(0, maxRecipients) : named;
+  return { envelope: { mailFrom: from, rcptTo, helo: 'upload', remoteAddress, authUser: null, tls: false }, dropped: named.length - rcptTo.length };
 }
 
 export async function uploadRoutes(app: App, { store, config }: AppDeps): Promise<void> {
@@ -25,6 +27,8 @@ export async function uploadRoutes(app: App, { store, config }: AppDeps): Promis
   app.post(
     '/messages',
     {
+      // An mbox holds many messages, each held to the message size below; the body as a whole to this.
+      bodyLimit: Math.max(config.maxUploadSize, config.maxMessageSize) + 64 * 1024,
       schema: {
         summary: 'Upload a raw RFC 5322 message or an mbox file; the envelope comes from its headers',
         tags: ['messages'],
@@ -38,17 +42,32 @@ export async function uploadRoutes(app: App, { store, config }: AppDeps): Promis
     async (request, reply) => {
       const body = request.body;
       if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, 'the body must be a raw message (message/rfc822) or an mbox file');
-      const messages = looksLikeMbox(body) ? splitMbox(body) : [body];
+      const mbox = looksLikeMbox(body);
+      const tooBig = (raw: Buffer): string => `${raw.length} bytes; the limit is ${config.maxMessageSize} (MAILPEN_MAX_MESSAGE_SIZE)`;
+      if (!mbox && body.length > config.maxMessageSize) throw new HttpError(413, `the message is ${tooBig(body)}`);
+      if (mbox && body.length > config.maxUploadSize) {
+        throw new HttpError(413, `the mbox file is ${body.length} bytes; the limit is ${config.maxUploadSize} (MAILPEN_MAX_UPLOAD_SIZE)`);
+      }
+      const messages = mbox ? splitMbox(body) : [body];
       if (messages.length === 0) throw new HttpError(400, 'the mbox file holds no message');
-      // All or nothing: one message over the limit stores none of them.
+      // Each message of an mbox on its own, as SMTP takes each: one too big is refused and said, the rest stored.
+      const rejected: Array<{ message: number; reason: string }> = [];
+      const notes: Array<{ message: number; note: string }> = [];
+      const inbox = request.query.inbox ?? DEFAULT_INBOX;
+      const ids: string[] = [];
       for (const [i, raw] of messages.entries()) {
         if (raw.length > config.maxMessageSize) {
-          throw new HttpError(413, `message ${i + 1} is ${raw.length} bytes; the limit is ${config.maxMessageSize}`);
+          rejected.push({ message: i + 1, reason: `${tooBig(raw)}; not stored` });
+          continue;
         }
+        const { envelope, dropped } = envelopeFromHeaders(raw, request.ip, config.maxRecipients);
+        if (dropped > 0) {
+          notes.push({ message: i + 1, note: `${dropped} of its ${envelope.rcptTo.length + dropped} recipients dropped: the limit is ${config.maxRecipients} (MAILPEN_MAX_RECIPIENTS), as SMTP answers 452 past it` });
+        }
+        ids.push(store.add({ raw, inbox, envelope }).id);
       }
-      const inbox = request.query.inbox ?? DEFAULT_INBOX;
-      const ids = messages.map((raw) => store.add({ raw, inbox, envelope: envelopeFromHeaders(raw, request.ip) }).id);
-      return reply.code(201).send({ ids });
+      if (ids.length === 0) throw new HttpError(413, `no message stored: every one is over the size limit (message 1 is ${tooBig(messages[0]!)})`);
+      return reply.code(201).send({ ids, rejected, notes });
     },
   );
 }
