@@ -64,7 +64,9 @@ describe('search language under fuzzing', () => {
       }),
       { numRuns: 5000, ...bounded },
     );
-    assert.ok(slowest < 100, `slowest parse took ${slowest.toFixed(1)} ms`);
+    // Catastrophic backtracking takes seconds on inputs this size; a GC pause or a busy machine
+    // takes tens of milliseconds. The bound is between the two, so it never flakes.
+    assert.ok(slowest < 1000, `slowest parse took ${slowest.toFixed(1)} ms`);
   });
 
   it('compiles and runs any query that parses over real messages without throwing', () => {
