@@ -9,7 +9,7 @@
 // message (text, HTML or base64) peaks at about 800 MB RSS while it parses.
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { shownRaw, type Parsed, type ParsedMessage } from './full-parse.js';
+import { shownRaw, type Parsed, type ParsedMessage } from './parsed.js';
 
 /** What the main thread sends a worker: the raw bytes (copied by postMessage). */
 export interface ParseRequest {

@@ -2,7 +2,7 @@
 // mailparser runs in worker threads (server/mail/parse-pool.ts, server/mail/full-parse.ts);
 // this module is what the rest of the server calls, with a cache in front.
 import { ParsePool } from './parse-pool.js';
-import type { Parsed, ParsedMessage, MessagePart } from './full-parse.js';
+import type { Parsed, ParsedMessage, MessagePart } from './parsed.js';
 
 /** A message that takes longer than this to parse is shown raw; its worker is terminated. */
 export const PARSE_TIMEOUT_MS = 5000;
@@ -10,7 +10,7 @@ export const PARSE_TIMEOUT_MS = 5000;
 const CACHE_MAX_ENTRIES = 64;
 const CACHE_MAX_BYTES = 64 * 1024 * 1024;
 
-export type { HeaderLine, MessagePart, ParsedMessage } from './full-parse.js';
+export type { HeaderLine, MessagePart, ParsedMessage } from './parsed.js';
 
 /**
  * The parse cache. Looked up by the message's own Buffer, but never holding it: the store keeps
