@@ -72,11 +72,21 @@ export type PartParams = Static<typeof PartParams>;
 const Q = Type.String({ maxLength: 2000, description: 'search query; see README "Search syntax"' });
 const InboxName = Type.String({ minLength: 1, maxLength: 256 });
 
+/** Far beyond what a store holds in memory; a bound so a position is never an unbounded walk request. */
+export const MAX_OFFSET = 10_000_000;
+
 export const ListQuery = Type.Object({
   inbox: Type.Optional(InboxName),
   q: Type.Optional(Q),
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
   cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'the `next` of the previous page' })),
+  offset: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: MAX_OFFSET,
+      description: 'start this many messages down the newest-first list of what matches (0: the newest); not with `cursor`',
+    }),
+  ),
 });
 export type ListQuery = Static<typeof ListQuery>;
 

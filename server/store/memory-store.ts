@@ -384,21 +384,29 @@ export class MemoryStore implements MessageStore {
       total = counts?.total ?? 0;
       unread = counts?.unread ?? 0;
     }
-    const start = beforeSeq === undefined ? this.#slots.length - 1 : this.#indexBefore(beforeSeq);
+    let start = beforeSeq === undefined ? this.#slots.length - 1 : this.#indexBefore(beforeSeq);
+    let skip = options.offset ?? 0;
+    if (skip > 0 && !match && inbox === undefined && this.#holes === 0) {
+      // Every slot is a live message: the position is the index.
+      start -= skip;
+      skip = 0;
+    }
     for (let i = start; i >= this.#head; i--) {
       const m = this.#slots[i]!;
       if (typeof m === 'number') continue;
       if (inbox !== undefined && m.inbox !== inbox) continue;
-      if (match && !match(m)) continue;
-      if (messages.length < limit) {
+      if (match) {
+        if (!match(m)) continue;
+        total++;
+        if (!m.read) unread++;
+      }
+      if (skip > 0) {
+        skip--;
+      } else if (messages.length < limit) {
         messages.push(m);
       } else if (nextBeforeSeq === null) {
         nextBeforeSeq = messages[messages.length - 1]!.seq;
         if (!match) break;
-      }
-      if (match) {
-        total++;
-        if (!m.read) unread++;
       }
     }
     if (match && beforeSeq !== undefined) {

@@ -84,6 +84,12 @@ export interface ListOptions {
   limit: number;
   /** Only messages older than this seq (the cursor of the previous page). */
   beforeSeq?: number | undefined;
+  /**
+   * Skip this many of the messages that match first (a position in the newest-first order, for
+   * a view that jumps far down). Walks the skipped ones, except when nothing filters and no
+   * deleted slot lies in between (then it is an index).
+   */
+  offset?: number | undefined;
 }
 
 export interface ListPage {

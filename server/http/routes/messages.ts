@@ -30,9 +30,10 @@ export async function messageRoutes(app: App, { store }: AppDeps): Promise<void>
       },
     },
     async (request) => {
-      const { inbox, q, limit, cursor } = request.query;
+      const { inbox, q, limit, cursor, offset } = request.query;
+      if (cursor !== undefined && offset !== undefined) throw new HttpError(400, 'give either cursor or offset, not both');
       const sel = selection(store, q, inbox);
-      const page = store.list({ ...sel, limit, beforeSeq: cursor === undefined ? undefined : Number(cursor) });
+      const page = store.list({ ...sel, limit, offset, beforeSeq: cursor === undefined ? undefined : Number(cursor) });
       return {
         total: page.total,
         unread: page.unread,
