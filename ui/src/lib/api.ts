@@ -62,8 +62,10 @@ function query(params: Record<string, string | number | undefined | null>): stri
 const messagePath = (id: string): string => `/api/messages/${encodeURIComponent(id)}`;
 
 export const api = {
-  list(opts: { inbox?: string | null; q?: string; limit: number; cursor?: string | null }, signal?: AbortSignal): Promise<ListPage> {
-    return request('GET', `/api/messages${query({ inbox: opts.inbox, q: opts.q, limit: opts.limit, cursor: opts.cursor })}`, undefined, signal);
+  /** A page after `cursor` (the `next` of the page above), or starting `offset` rows down. */
+  list(opts: { inbox?: string | null; q?: string; limit: number; cursor?: string | null; offset?: number }, signal?: AbortSignal): Promise<ListPage> {
+    const params = { inbox: opts.inbox, q: opts.q, limit: opts.limit, cursor: opts.cursor, offset: opts.offset };
+    return request('GET', `/api/messages${query(params)}`, undefined, signal);
   },
   message(id: string, signal?: AbortSignal): Promise<Message> {
     return request('GET', messagePath(id), undefined, signal);

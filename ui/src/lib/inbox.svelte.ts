@@ -1,6 +1,7 @@
-// The message list as the page shows it: newest first, paged in from the API as the user scrolls
-// (never all of it: 100,000 messages are a few hundred rows in memory until scrolled to), kept
-// current by the event stream.
+// The message list as the page shows it: newest first, loaded in runs of rows around where the
+// user looks (never all of it: 100,000 messages are a few hundred rows in memory), kept current
+// by the event stream. Scrolling on from a run continues it by cursor; a jump far away (the
+// scrollbar dragged to the middle) loads the page there directly by offset.
 import { api, ApiError, type MessageSummary } from './api.ts';
 import type { ChangeEvent, Counts } from './events.ts';
 
@@ -12,35 +13,84 @@ const NEXT_PAGE = 300;
 const MAX_PAGE = 1000;
 /** With a search active, new mail may or may not match: ask again, at most this often. */
 const REFRESH_DELAY_MS = 300;
+/** After a page failed to load, the same rows are not asked for again before this. */
+const RETRY_AFTER_MS = 1000;
+
+/**
+ * Rows loaded one after another: positions start..start+messages.length-1 of the list. `next`
+ * is the API's cursor for the rows after them (null when unknown); `last` says they reach the end.
+ */
+interface Run {
+  readonly start: number;
+  readonly messages: MessageSummary[];
+  readonly next: string | null;
+  readonly last: boolean;
+}
+
+const endOf = (run: Run): number => run.start + run.messages.length;
+
+/**
+ * `runs` with `add` put in: runs it overlaps or touches become one, `add`'s rows winning where
+ * both have one (they are the newer answer). Runs stay sorted, apart, and none lies past the end.
+ */
+function insertRun(runs: readonly Run[], add: Run): Run[] {
+  const out: Run[] = [];
+  let merged = add;
+  for (const run of runs) {
+    const mergedEnd = endOf(merged);
+    const runEnd = endOf(run);
+    if (runEnd < merged.start || run.start > mergedEnd) {
+      out.push(run);
+      continue;
+    }
+    const head = run.start < merged.start ? run.messages.slice(0, merged.start - run.start) : [];
+    const tail = runEnd > mergedEnd ? run.messages.slice(mergedEnd - run.start) : [];
+    const longer = runEnd > mergedEnd ? run : merged;
+    merged = { start: Math.min(run.start, merged.start), messages: [...head, ...merged.messages, ...tail], next: longer.next, last: longer.last };
+  }
+  out.push(merged);
+  out.sort((a, b) => a.start - b.start);
+  const end = out.find((r) => r.last);
+  return end ? out.filter((r) => r.start <= endOf(end)) : out;
+}
 
 export class Inbox {
-  #messages = $state.raw<MessageSummary[]>([]);
+  #runs = $state.raw<Run[]>([]);
   #counts = $state.raw<Counts>({ total: 0, unread: 0, inboxes: [] });
   #countsSeen = $state(false);
   /** The API's total and unread for the current search (only used while one is active). */
   #matched = $state.raw({ total: 0, unread: 0 });
-  #next = $state<string | null>(null);
   #query = $state('');
   #inbox = $state<string | null>(null);
   #loaded = $state(false);
   #loading = $state(false);
-  #loadingMore = $state(false);
+  #fetching = $state(false);
   #error = $state<string | null>(null);
   #highlighted = $state<string | null>(null);
+  /** A row the keyboard moved to before it was loaded; the highlight lands on it once it is. */
+  #wanted = $state<number | null>(null);
   /** Rows added above the loaded ones since the page opened; the list keeps its scroll position by it. */
   #prepended = $state(0);
 
   /** Bumped by every reload, so the answer to an older request is ignored. */
   #generation = 0;
+  /**
+   * Bumped by every arrival and removal in the list. A page asked for by offset is placed only
+   * if neither changed while it was on its way: the server may have answered before or after
+   * the change, and the page's position would be off by it. A page by cursor follows its run
+   * wherever arrivals move it, so only removals void it.
+   */
+  #arrivals = 0;
+  #removals = 0;
+  /** Ids this page deleted itself: their event, when it comes back, is not a second removal. */
+  #removedHere = new Set<string>();
+  #failed: { key: string; at: number } | null = null;
   /** Events that arrived while a reload was in flight, applied on top of its answer. */
   #pending: ChangeEvent[] | null = null;
   #refreshTimer: ReturnType<typeof setTimeout> | null = null;
   /** A reload was asked for while one was in flight; run it once that one has shown its answer. */
   #again = false;
 
-  get messages(): MessageSummary[] {
-    return this.#messages;
-  }
   get query(): string {
     return this.#query;
   }
@@ -56,14 +106,12 @@ export class Inbox {
   get loading(): boolean {
     return this.#loading;
   }
-  get loadingMore(): boolean {
-    return this.#loadingMore;
+  /** A page of rows is on its way. */
+  get fetching(): boolean {
+    return this.#fetching;
   }
   get error(): string | null {
     return this.#error;
-  }
-  get hasMore(): boolean {
-    return this.#next !== null;
   }
   get prepended(): number {
     return this.#prepended;
@@ -73,18 +121,44 @@ export class Inbox {
   }
   get highlightedIndex(): number {
     const id = this.#highlighted;
-    return id === null ? -1 : this.#messages.findIndex((m) => m.id === id);
+    return id === null ? -1 : this.#indexOf(id);
+  }
+  /** A row the keyboard moved to that is still loading. */
+  get wanted(): number | null {
+    return this.#wanted;
+  }
+  /** The row the keyboard is on, loaded or not (-1: none). */
+  get focusIndex(): number {
+    return this.#wanted ?? this.highlightedIndex;
+  }
+  /** The message at a position of the list, if loaded. */
+  at(index: number): MessageSummary | undefined {
+    for (const run of this.#runs) {
+      if (index < run.start) return undefined;
+      if (index < endOf(run)) return run.messages[index - run.start];
+    }
+    return undefined;
+  }
+
+  find(id: string): MessageSummary | undefined {
+    for (const run of this.#runs) {
+      const m = run.messages.find((x) => x.id === id);
+      if (m) return m;
+    }
+    return undefined;
   }
 
   /** Messages the list has rows for: what matches, loaded or not yet. */
   get total(): number {
+    // A run that reaches the end knows exactly where it is; counts are coalesced and may lag.
+    const tail = this.#runs.at(-1);
+    if (tail?.last) return endOf(tail);
     let total: number;
     // Until the stream's first counts, the first page's own total stands.
     if (this.#query !== '' || !this.#countsSeen) total = this.#matched.total;
     else if (this.#inbox === null) total = this.#counts.total;
     else total = this.#counts.inboxes.find((i) => i.name === this.#inbox)?.total ?? 0;
-    // Counts are coalesced and may lag a fresh arrival; a finished list knows exactly.
-    return this.#next === null ? this.#messages.length : Math.max(total, this.#messages.length);
+    return Math.max(total, tail ? endOf(tail) : 0);
   }
 
   /** Unread in what the list shows (the search, the inbox, or everything). */
@@ -129,10 +203,10 @@ export class Inbox {
     try {
       const page = await api.list({ inbox: this.#inbox, q: this.#query, limit: FIRST_PAGE });
       if (generation !== this.#generation) return;
-      this.#messages = page.messages;
+      this.#runs = [{ start: 0, messages: page.messages, next: page.next, last: page.next === null }];
       this.#matched = { total: page.total, unread: page.unread };
-      this.#next = page.next;
       this.#error = null;
+      this.#failed = null;
       this.#loaded = true;
       const pending = this.#pending ?? [];
       this.#pending = null;
@@ -142,8 +216,7 @@ export class Inbox {
       this.#pending = null;
       this.#error = err instanceof ApiError && err.status === 400 ? err.message : `could not load messages: ${String((err as Error).message ?? err)}`;
       if (err instanceof ApiError && err.status === 400) {
-        this.#messages = [];
-        this.#next = null;
+        this.#runs = [];
         this.#matched = { total: 0, unread: 0 };
       }
     } finally {
@@ -154,22 +227,69 @@ export class Inbox {
     }
   }
 
-  /** Loads pages until at least `rows` rows are loaded (or there are no more). */
-  async loadMore(rows: number): Promise<void> {
-    if (this.#loadingMore || this.#next === null || this.#pending !== null || rows <= this.#messages.length) return;
+  /**
+   * The list shows rows first..last-1: loads what of them is not loaded yet, one page at a time
+   * (called again as each page lands, until the rows on screen are all there).
+   */
+  show(first: number, last: number): void {
+    if (this.#fetching || this.#pending !== null || !this.#loaded) return;
+    const end = Math.min(last, this.total);
+    let from = -1;
+    let to = -1;
+    for (let i = Math.max(0, first); i < end; i++) {
+      if (this.at(i) !== undefined) continue;
+      if (from < 0) from = i;
+      to = i + 1;
+    }
+    if (from < 0) return;
+    const key = `${from}-${to}`;
+    if (this.#failed && this.#failed.key === key && Date.now() - this.#failed.at < RETRY_AFTER_MS) return;
+    void this.#fetch(from, to, key);
+  }
+
+  /** Loads rows from..to-1: after the run that ends at `from` by its cursor, else by offset. */
+  async #fetch(from: number, to: number, key: string): Promise<void> {
     const generation = this.#generation;
-    this.#loadingMore = true;
+    const arrivals = this.#arrivals;
+    const removals = this.#removals;
+    const runs = this.#runs;
+    const above = runs.find((r) => endOf(r) === from && r.next !== null);
+    const wanted = Math.min(MAX_PAGE, Math.max(NEXT_PAGE, to - from));
+    let offset: number | undefined;
+    let cursor: string | null = null;
+    if (above) {
+      cursor = above.next;
+    } else {
+      // Centred on the missing rows (the user may scroll either way), not asking again for rows
+      // loaded just above.
+      const loadedAbove = runs.reduce((end, r) => (endOf(r) <= from ? Math.max(end, endOf(r)) : end), 0);
+      offset = Math.max(loadedAbove, from - Math.floor((wanted - (to - from)) / 2));
+    }
+    const limit = offset === undefined ? wanted : Math.max(to - offset, wanted);
+    this.#fetching = true;
     try {
-      const limit = Math.min(MAX_PAGE, Math.max(NEXT_PAGE, rows - this.#messages.length + FIRST_PAGE));
-      const page = await api.list({ inbox: this.#inbox, q: this.#query, limit, cursor: this.#next });
-      if (generation !== this.#generation) return;
-      // Pages are cut by arrival order, so a page never repeats a row of the previous one.
-      this.#messages = this.#messages.concat(page.messages);
-      this.#next = page.next;
+      const page = await api.list({ inbox: this.#inbox, q: this.#query, limit: Math.min(MAX_PAGE, limit), cursor, offset });
+      if (generation !== this.#generation || removals !== this.#removals) return;
+      if (cursor !== null) {
+        // Arrivals above moved the run along; it is found by its cursor.
+        const run = this.#runs.find((r) => r.next === cursor);
+        if (!run) return;
+        this.#runs = insertRun(this.#runs, { start: endOf(run), messages: page.messages, next: page.next, last: page.next === null });
+      } else {
+        if (arrivals !== this.#arrivals) return;
+        // Past the end (the list shrank): the answer's total says where the end is.
+        const start = page.messages.length === 0 ? Math.min(offset!, page.total) : offset!;
+        this.#runs = insertRun(this.#runs, { start, messages: page.messages, next: page.next, last: page.next === null });
+      }
+      this.#matched = { total: page.total, unread: page.unread };
+      this.#failed = null;
+      this.#landWanted();
     } catch (err) {
-      if (generation === this.#generation) this.#error = `could not load more messages: ${(err as Error).message}`;
+      if (generation !== this.#generation) return;
+      this.#failed = { key, at: Date.now() };
+      this.#error = `could not load more messages: ${(err as Error).message}`;
     } finally {
-      this.#loadingMore = false;
+      this.#fetching = false;
     }
   }
 
@@ -184,24 +304,37 @@ export class Inbox {
         const m = event.data.message;
         if (this.#query !== '') return this.#refreshSoon();
         if (this.#inbox !== null && m.inbox !== this.#inbox) return;
-        if (this.#messages.some((x) => x.id === m.id)) return;
-        this.#messages = [m, ...this.#messages];
+        if (this.#indexOf(m.id) >= 0) return;
+        // Newest first: it is row 0, and every row moves down one.
+        this.#arrivals++;
+        this.#runs = this.#runs.map((r) => (r.start === 0 ? { ...r, messages: [m, ...r.messages] } : { ...r, start: r.start + 1 }));
+        if (this.#wanted !== null) this.#wanted++;
         this.#prepended++;
         return;
       }
       case 'updated': {
         const { id, read } = event.data;
-        const i = this.#messages.findIndex((m) => m.id === id);
-        if (i < 0 || this.#messages[i]!.read === read) return;
-        const next = this.#messages.slice();
-        next[i] = { ...next[i]!, read };
-        this.#messages = next;
-        if (this.#query !== '') this.#matched = { total: this.#matched.total, unread: this.#matched.unread + (read ? -1 : 1) };
+        const runs = this.#runs.slice();
+        for (let r = 0; r < runs.length; r++) {
+          const run = runs[r]!;
+          const i = run.messages.findIndex((m) => m.id === id);
+          if (i < 0) continue;
+          if (run.messages[i]!.read === read) return;
+          const messages = run.messages.slice();
+          messages[i] = { ...messages[i]!, read };
+          runs[r] = { ...run, messages };
+          this.#runs = runs;
+          if (this.#query !== '') this.#matched = { total: this.#matched.total, unread: this.#matched.unread + (read ? -1 : 1) };
+          return;
+        }
         return;
       }
-      case 'deleted':
+      case 'deleted': {
+        const refs = event.data.messages.filter((m) => !this.#removedHere.delete(m.id));
+        return this.#remove(refs, false);
+      }
       case 'evicted':
-        return this.#forget(new Set(event.data.messages.map((m) => m.id)));
+        return this.#remove(event.data.messages, true);
       case 'cleared':
         if (event.data.inbox === null || this.#inbox === null || event.data.inbox === this.#inbox) void this.reload();
         return;
@@ -214,15 +347,24 @@ export class Inbox {
   /** The row the keyboard is on. */
   highlight(id: string | null): void {
     this.#highlighted = id;
+    this.#wanted = null;
   }
 
-  /** Moves the highlight by `delta` rows; returns the id now highlighted. */
+  /** Moves the highlight by `delta` rows (Infinity: to the end); returns the id now highlighted. */
   move(delta: number): string | null {
-    if (this.#messages.length === 0) return null;
-    const at = this.highlightedIndex;
-    const target = at < 0 ? 0 : Math.max(0, Math.min(this.#messages.length - 1, at + delta));
-    this.#highlighted = this.#messages[target]!.id;
-    if (target >= this.#messages.length - 5) void this.loadMore(this.#messages.length + NEXT_PAGE);
+    const total = this.total;
+    if (total === 0) return null;
+    const at = this.focusIndex;
+    // With no row highlighted yet, every key but End starts at the top.
+    const target = at < 0 && delta !== Infinity ? 0 : Math.max(0, Math.min(total - 1, at + delta));
+    const m = this.at(target);
+    if (m) {
+      this.#highlighted = m.id;
+      this.#wanted = null;
+    } else {
+      // Not loaded yet: the list scrolls there, which loads it, and the highlight follows.
+      this.#wanted = target;
+    }
     return this.#highlighted;
   }
 
@@ -232,22 +374,57 @@ export class Inbox {
   }
 
   removeLocally(ids: string[]): void {
-    this.#forget(new Set(ids));
+    const refs = ids.map((id) => ({ id, inbox: this.find(id)?.inbox ?? this.#inbox ?? '' }));
+    for (const id of ids) this.#removedHere.add(id);
+    this.#remove(refs, false);
   }
 
-  #forget(ids: Set<string>): void {
-    const before = this.#messages.length;
-    const highlightedAt = this.highlightedIndex;
-    const kept = this.#messages.filter((m) => !ids.has(m.id));
-    if (kept.length === before) return;
-    this.#messages = kept;
-    if (this.#query !== '') {
-      const removed = before - kept.length;
-      this.#matched = { total: Math.max(0, this.#matched.total - removed), unread: this.#matched.unread };
+  #indexOf(id: string): number {
+    for (const run of this.#runs) {
+      const i = run.messages.findIndex((m) => m.id === id);
+      if (i >= 0) return run.start + i;
     }
+    return -1;
+  }
+
+  #landWanted(): void {
+    if (this.#wanted === null) return;
+    const m = this.at(this.#wanted);
+    if (!m) return;
+    this.#highlighted = m.id;
+    this.#wanted = null;
+  }
+
+  /**
+   * Takes removed messages out of the runs; rows below them move up. One not loaded may lie
+   * anywhere below the run at the top: the runs further down would be off by it, so they are
+   * dropped (the list loads them again where they are on screen). Evicted mail is the oldest,
+   * so one not loaded lies below every run and moves none.
+   */
+  #remove(refs: { id: string; inbox: string }[], oldest: boolean): void {
+    const relevant = refs.filter((r) => this.#inbox === null || r.inbox === this.#inbox);
+    if (relevant.length === 0) return;
+    const ids = new Set(relevant.map((r) => r.id));
+    const highlightedAt = this.highlightedIndex;
+    const found = new Set<string>();
+    let shift = 0;
+    let runs = this.#runs.map((run) => {
+      const kept = run.messages.filter((m) => !ids.has(m.id) || (found.add(m.id), false));
+      const removed = run.messages.length - kept.length;
+      const moved = shift === 0 && removed === 0 ? run : { ...run, start: run.start - shift, messages: removed ? kept : run.messages };
+      shift += removed;
+      return moved;
+    });
+    const top = runs[0];
+    const allLoaded = top !== undefined && top.start === 0 && top.last;
+    if (!oldest && !allLoaded && found.size < ids.size) runs = runs.filter((r) => r.start === 0);
+    this.#removals++;
+    this.#runs = runs;
+    if (this.#wanted !== null) this.#wanted = Math.max(0, Math.min(this.#wanted, this.total - 1));
+    if (this.#query !== '') this.#matched = { total: Math.max(0, this.#matched.total - found.size), unread: this.#matched.unread };
     // The highlight moves to the row that took the removed one's place.
     if (this.#highlighted !== null && ids.has(this.#highlighted)) {
-      this.#highlighted = kept[Math.min(highlightedAt, kept.length - 1)]?.id ?? null;
+      this.#highlighted = this.at(Math.min(highlightedAt, this.total - 1))?.id ?? null;
     }
   }
 

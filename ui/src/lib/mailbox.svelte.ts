@@ -70,7 +70,7 @@ export class Mailbox {
   }
 
   openHighlighted(): void {
-    const id = this.inbox.highlighted ?? this.inbox.messages[0]?.id;
+    const id = this.inbox.highlighted ?? this.inbox.at(0)?.id;
     if (id) void this.open(id);
   }
 
@@ -78,7 +78,7 @@ export class Mailbox {
   #target(): { id: string; read: boolean } | null {
     const id = this.reader.id ?? this.inbox.highlighted;
     if (id === null) return null;
-    const row = this.inbox.messages.find((m) => m.id === id);
+    const row = this.inbox.find(id);
     const read = this.reader.id === id && this.reader.message ? this.reader.message.read : (row?.read ?? false);
     return { id, read };
   }
