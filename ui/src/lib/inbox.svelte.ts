@@ -260,10 +260,11 @@ export class Inbox {
     if (above) {
       cursor = above.next;
     } else {
-      // Centred on the missing rows (the user may scroll either way), not asking again for rows
-      // loaded just above.
+      // Not asking again for rows loaded just above. Scrolling up to a run: the page that ends
+      // where it starts; a jump: a page centred on the missing rows (the user may scroll either way).
       const loadedAbove = runs.reduce((end, r) => (endOf(r) <= from ? Math.max(end, endOf(r)) : end), 0);
-      offset = Math.max(loadedAbove, from - Math.floor((wanted - (to - from)) / 2));
+      const below = runs.some((r) => r.start === to);
+      offset = Math.max(loadedAbove, below ? to - wanted : from - Math.floor((wanted - (to - from)) / 2));
     }
     const limit = offset === undefined ? wanted : Math.max(to - offset, wanted);
     this.#fetching = true;
