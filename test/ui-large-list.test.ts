@@ -170,6 +170,38 @@ describe('the inbox UI with 20,000 messages', () => {
     assert.equal(await list.evaluate((el) => el.scrollTop), 0);
   });
 
+  test('a page asked for by offset while mail arrived is not placed one row off: it is asked for again', async () => {
+    // The server may answer before or after the arrival; the page cannot tell which.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let heldOne!: () => void;
+    const holding = new Promise<void>((resolve) => (heldOne = resolve));
+    let offsetRequests = 0;
+    await page.route(/\/api\/messages\?.*offset=/, async (route) => {
+      offsetRequests++;
+      if (offsetRequests === 1) {
+        heldOne();
+        await held;
+      }
+      await route.continue();
+    });
+    try {
+      await scrollToRow(5_000);
+      await holding;
+      store('Arrived during the jump');
+      await page.getByTestId('list-count').filter({ hasText: /^\s*20,001 messages/ }).waitFor();
+      release();
+      // Two arrivals above (this one and the one earlier) and one deletion, far above: row r is
+      // the message stored COUNT - r th, as the API also says.
+      const rows = await assertShownMatchApi();
+      for (const row of rows) assert.equal(row.subject, subjectOf(COUNT - row.index), `row ${row.index}`);
+      assert.ok(offsetRequests >= 2, `the held answer was dropped and the page asked again (${offsetRequests} requests)`);
+    } finally {
+      release();
+      await page.unroute(/\/api\/messages\?.*offset=/);
+    }
+  });
+
   test('the page logged no errors along the way', () => {
     assert.deepEqual(pageProblems, []);
   });
