@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Response } from 'playwright-core';
 import WebSocket from 'ws';
 import { CHROMIUM } from './helpers/browser.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -73,6 +73,20 @@ await attempt('script include', () => new Promise((resolve) => {
   s.onerror = () => resolve('script error');
   document.head.append(s);
 }));
+// A read by timing: /api/wait answers at once when a message matches and only after its timeout
+// when none does, so even an answer the page cannot read would tell it what the mail says.
+await attempt('wait by image', () => new Promise((resolve) => {
+  const img = new Image();
+  img.onload = () => resolve('image loaded');
+  img.onerror = () => resolve('image error');
+  img.src = api + '/api/wait?after=0&timeout=3&q=secret';
+}));
+await attempt('wait by frame', () => new Promise((resolve) => {
+  const frame = document.createElement('iframe');
+  frame.onload = () => resolve('frame loaded');
+  frame.src = api + '/api/wait?after=0&timeout=3&q=nothing-matches-this';
+  document.body.append(frame);
+}));
 window.report = out;
 document.title = 'done';
 `;
@@ -131,13 +145,24 @@ describe('other web pages against Mailpen', () => {
     await new Promise((resolve) => attacker?.close(resolve));
   });
 
+  /** Status of every answer Mailpen gave the attack page, by path, as the browser saw it. */
+  let answers: Array<{ path: string; status: number }> = [];
+
   async function attackFrom(origin: string): Promise<Record<string, string>> {
     const page = await context.newPage();
+    answers = [];
+    // On the context: a cross-site frame runs in a process of its own, whose answers the page misses.
+    const onResponse = (r: Response): void => {
+      const url = new URL(r.url());
+      if (url.port === String(mailpen.http.port)) answers.push({ path: url.pathname, status: r.status() });
+    };
+    context.on('response', onResponse);
     try {
       await page.goto(`${origin}/attack?api=${encodeURIComponent(`http://127.0.0.1:${mailpen.http.port}`)}&id=${id}`);
       await page.waitForFunction(() => document.title === 'done', undefined, { timeout: 15_000 });
       return (await page.evaluate(() => (window as unknown as { report: Record<string, string> }).report));
     } finally {
+      context.off('response', onResponse);
       await page.close();
     }
   }
@@ -155,6 +180,11 @@ describe('other web pages against Mailpen', () => {
       assert.match(report['delete all']!, /^blocked: TypeError/);
       assert.match(report['event stream']!, /^ws (error|closed)$/, `event stream: ${report['event stream']}`);
       assert.equal(report['script include'], 'script error');
+      // Refused before the wait runs, so its timing says nothing. (The browser reports no answer for
+      // the frame, which it blocks; test/security.test.ts checks the navigation case on the server.)
+      const waits = answers.filter((a) => a.path === '/api/wait');
+      assert.ok(waits.length >= 1, JSON.stringify(answers));
+      assert.ok(waits.every((a) => a.status === 403), JSON.stringify(waits));
       await storeIsUntouched();
     });
   }

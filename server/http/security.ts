@@ -41,6 +41,9 @@ export interface Refusal {
 /** Paths that answer without credentials: the container health check has none. */
 const OPEN_PATHS = new Set(['/healthz']);
 
+/** The one resource other origins may embed: a part, as the sandboxed mail frame shows cid: images. */
+const PART_PATH = /^\/api\/messages\/[^/]+\/parts\/[^/]+$/;
+
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
@@ -132,7 +135,7 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
 }
 
 /** Refuses requests a third-party page made the browser send. Null when the request may go on. */
-export function crossSiteRefusal(method: string, headers: IncomingHttpHeaders, allowedOrigins: readonly string[]): Refusal | null {
+export function crossSiteRefusal(method: string, path: string, headers: IncomingHttpHeaders, allowedOrigins: readonly string[]): Refusal | null {
   const origin = header(headers, 'origin');
   if (isConfiguredOrigin(origin, allowedOrigins)) return null;
   const site = header(headers, 'sec-fetch-site');
@@ -151,7 +154,11 @@ export function crossSiteRefusal(method: string, headers: IncomingHttpHeaders, a
     const dest = header(headers, 'sec-fetch-dest');
     // A navigation shows our page at our origin, out of the other page's reach; images are what
     // the sandboxed mail frame loads from us (its opaque origin makes every load cross-site).
-    if (mode === 'navigate' || dest === 'image') return null;
+    // Both only where they are meant to land: anywhere else, how long the answer took is itself
+    // a read (an <img> or <iframe> on /api/wait?q=... returns at once when a message matches and
+    // after the timeout when none does: a page could read reset tokens a character at a time).
+    if (mode === 'navigate' && (!path.startsWith('/api/') || path.startsWith('/api/docs'))) return null;
+    if (dest === 'image' && PART_PATH.test(path)) return null;
     return { statusCode: 403, message: `${site} ${mode ?? 'request'} refused: other sites may not read Mailpen (see MAILPEN_ALLOWED_ORIGINS)` };
   }
   return null;
@@ -275,7 +282,7 @@ export async function security(app: App, { config }: AppDeps): Promise<void> {
       }
     }
 
-    const crossSite = crossSiteRefusal(request.method, headers, config.allowedOrigins);
+    const crossSite = crossSiteRefusal(request.method, request.url.split('?')[0]!, headers, config.allowedOrigins);
     if (crossSite) return send(reply, crossSite);
 
     if (!OPEN_PATHS.has(path) && authRequired(config) && !credentialsValid(header(headers, 'authorization'), config)) {
