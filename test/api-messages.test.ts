@@ -197,6 +197,20 @@ describe('messages over inject()', () => {
     assert.ok(!res.body.includes('cid:logo'));
   });
 
+  test('html: every link opens a new tab, whatever target the mail gave it', async () => {
+    // target=_self would load the linked page into the sandboxed frame, which the UI refuses.
+    const id = api.add(
+      'Subject: targets\r\nContent-Type: text/html\r\n\r\n<!DOCTYPE html><p>aim at target=_self</p>' +
+        '<a target="_self" href="https://a.test">a</a><A HREF=https://b.test TARGET=_parent>b</A><area target=\'_top\' href="https://c.test">\r\n',
+    ).id;
+    const res = await get(`/api/messages/${id}/html`);
+    assert.equal(res.statusCode, 200);
+    assert.match(res.body, /^<!DOCTYPE html><base target="_blank">/);
+    assert.doesNotMatch(res.body, /_self"|_parent|_top/);
+    assert.equal(res.body.match(/target="_blank"/g)?.length, 4, res.body);
+    assert.ok(res.body.includes('<p>aim at target=_self</p>'), 'text that is not a tag is left alone');
+  });
+
   test('html of a message without an HTML body is a 404', async () => {
     const id = api.add(textMail({ Subject: 'plain' })).id;
     const res = await get(`/api/messages/${id}/html`);

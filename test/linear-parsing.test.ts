@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import he from 'he';
 import { htmlToText, scanBody } from '../server/mail/scan.js';
 import { parseDate, parseMessageId, withoutTrailingComment, parseAddresses } from '../server/mail/headers.js';
-import { extractLinks, hrefs, trimTrailingPunctuation } from '../server/mail/html.js';
+import { extractLinks, hrefs, linksInNewTab, trimTrailingPunctuation } from '../server/mail/html.js';
 import { summarizeHeaders } from '../server/mail/summary.js';
 import { fullParse } from '../server/mail/full-parse.js';
 import { loadCorpus } from './helpers/corpus.js';
@@ -120,6 +120,8 @@ describe('linear text extraction and header parsing', () => {
     ['links in 1 MB of "<a x>" without href', () => extractLinks('<a x>'.repeat(MB / 5), null)],
     ['links in 1 MB of \'<a href="\'', () => extractLinks('<a href="'.repeat(MB / 9), null)],
     ['a URL followed by 1 MB of ")"', () => extractLinks(null, `see http://x.test/${')'.repeat(MB)}`)],
+    ['new-tab links in 1 MB of "<a " without ">"', () => linksInNewTab('<a '.repeat(MB / 3))],
+    ['new-tab links in 1 MB of "<a target=x>"', () => linksInNewTab('<a target=x>'.repeat(MB / 12))],
     ['a 45 MB HTML body (only its first 2 MB are turned into text for the snippet and index)', () => {
       const scan = scanBody(Buffer.from(`Content-Type: text/html\r\n\r\n${'<p>hello <b>world</b></p>\r\n'.repeat((45 * MB) / 28)}`));
       assert.match(scan.snippet, /^hello world hello world/);

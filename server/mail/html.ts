@@ -29,7 +29,31 @@ const DOCTYPE = /^\uFEFF?\s*<!doctype[^>]*>/i;
  */
 export function linksInNewTab(html: string): string {
   const doctype = DOCTYPE.exec(html)?.[0] ?? '';
-  return `${doctype}<base target="_blank">${html.slice(doctype.length)}`;
+  return `${doctype}<base target="_blank">${retargetLinks(html.slice(doctype.length))}`;
+}
+
+const TARGET_ATTR = /(\s)target\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)/gi;
+
+/**
+ * An explicit target on a link beats <base>: `target="_self"` would load the linked page into the
+ * sandboxed frame (which the UI's CSP refuses, leaving an error page), `_parent`/`_top` try to
+ * leave it. Every <a>/<area> target becomes `_blank`. One pass: each tag is cut at its ">", and
+ * a document with no ">" after an "<a" has no more tags to rewrite.
+ */
+export function retargetLinks(html: string): string {
+  let out = '';
+  let pos = 0;
+  for (;;) {
+    LINK_OPEN.lastIndex = pos;
+    const open = LINK_OPEN.exec(html);
+    if (!open) break;
+    const close = html.indexOf('>', LINK_OPEN.lastIndex);
+    if (close < 0) break;
+    const tag = html.slice(open.index, close);
+    out += html.slice(pos, open.index) + tag.replace(TARGET_ATTR, '$1target="_blank"');
+    pos = close;
+  }
+  return out + html.slice(pos);
 }
 
 const TEXT_URL = /\bhttps?:\/\/[^\s<>"'`]+/gi;
