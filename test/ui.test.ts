@@ -263,6 +263,22 @@ describe('inbox UI in Chromium', () => {
     await page.getByRole('dialog', { name: 'Keyboard' }).waitFor({ state: 'hidden' });
   });
 
+  test('deleting during a search takes a deleted unread message off the unread count too', async () => {
+    for (const n of [1, 2, 3, 4]) await transport.sendMail({ from: 't@example.test', to: 'bob@example.test', subject: `Tally ${n}`, text: `t${n}` });
+    await row('Tally 4').waitFor();
+    await page.getByLabel('Search messages').fill('subject:tally is:unread');
+    await page.getByTestId('list-count').filter({ hasText: /^\s*4 messages, 4 unread\s*$/ }).waitFor();
+    await page.locator('body').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('j');
+    await page.keyboard.press('d');
+    await row('Tally 4').waitFor({ state: 'detached' });
+    const api = (await (await fetch(`${server.httpUrl}/api/messages?q=${encodeURIComponent('subject:tally is:unread')}`)).json()) as { total: number; unread: number };
+    assert.deepEqual([api.total, api.unread], [3, 3]);
+    assert.match((await page.getByTestId('list-count').textContent()) ?? '', /^\s*3 messages, 3 unread\s*$/);
+    await page.getByLabel('Search messages').fill('');
+    await page.getByTestId('list-count').filter({ hasNotText: /^\s*3 messages, 3 unread\s*$/ }).waitFor();
+  });
+
   test('a message with <script>, onerror= handlers and javascript: links runs none of them', async () => {
     const sink = new Sink();
     const origin = await sink.listen();

@@ -408,9 +408,16 @@ export class Inbox {
     const ids = new Set(relevant.map((r) => r.id));
     const highlightedAt = this.highlightedIndex;
     const found = new Set<string>();
+    // The search's unread count is the API's, from before: a removed unread row takes one off it.
+    let foundUnread = 0;
     let shift = 0;
     let runs = this.#runs.map((run) => {
-      const kept = run.messages.filter((m) => !ids.has(m.id) || (found.add(m.id), false));
+      const kept = run.messages.filter((m) => {
+        if (!ids.has(m.id)) return true;
+        found.add(m.id);
+        if (!m.read) foundUnread++;
+        return false;
+      });
       const removed = run.messages.length - kept.length;
       const moved = shift === 0 && removed === 0 ? run : { ...run, start: run.start - shift, messages: removed ? kept : run.messages };
       shift += removed;
@@ -422,7 +429,7 @@ export class Inbox {
     this.#removals++;
     this.#runs = runs;
     if (this.#wanted !== null) this.#wanted = Math.max(0, Math.min(this.#wanted, this.total - 1));
-    if (this.#query !== '') this.#matched = { total: Math.max(0, this.#matched.total - found.size), unread: this.#matched.unread };
+    if (this.#query !== '') this.#matched = { total: Math.max(0, this.#matched.total - found.size), unread: Math.max(0, this.#matched.unread - foundUnread) };
     // The highlight moves to the row that took the removed one's place.
     if (this.#highlighted !== null && ids.has(this.#highlighted)) {
       this.#highlighted = this.at(Math.min(highlightedAt, this.total - 1))?.id ?? null;
