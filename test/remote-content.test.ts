@@ -1,7 +1,8 @@
-// The switch that blocks remote content (tracking pixels, remote fonts and styles) in the HTML
-// view, in a real Chromium: with it on, a message's remote URLs are never requested while its
-// own cid: image still shows; "load it for this message" lets them in (the control that proves
-// they would have been requested); the choice is remembered across reloads, the exception not.
+// The top bar's switch that blocks remote content (tracking pixels, remote fonts and styles) in
+// the HTML view, in a real Chromium: on before the first message opens, that message's remote URLs
+// are never requested while its own cid: image still shows; "load it for this message" lets them
+// in (the control that proves they would have been requested); the choice is remembered across
+// reloads, the exception not.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -85,26 +86,25 @@ describe('blocking remote content in the HTML view', () => {
     assert.ok(await frame().locator('#own').evaluate((img: HTMLImageElement) => img.naturalWidth > 0), 'the cid: image shows');
   }
 
-  it('loads none of the remote URLs while blocked, and all of them once let in for the message', async () => {
+  const blockSwitch = () => page.getByRole('checkbox', { name: 'Block remote content' });
+
+  it('with the top-bar switch on before any message is opened, the first one loads nothing remote; let in for it, all of it', async () => {
     queuedId(await sendRaw(server.smtpPort, message('Newsletter one', S)));
     await page.goto(server.httpUrl);
     await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
     await page.locator('[role=option]', { hasText: 'Newsletter one' }).waitFor();
-    // Opened with remote content allowed (the default) first: the sink sees the pixel.
-    await open('Newsletter one');
-    await frame().locator('#pixel').evaluate((img: HTMLImageElement) => (img.complete ? undefined : new Promise((r) => img.addEventListener('load', r))));
-    assert.ok(hits.includes('/pixel.png'), `default: ${hits.join(' ')}`);
+    // Turned on from the keyboard in a fresh profile, with no message open yet.
+    await blockSwitch().focus();
+    await page.keyboard.press('Space');
+    assert.equal(await blockSwitch().isChecked(), true);
 
-    await page.getByLabel('Block remote content').check();
-    hits.length = 0;
-    queuedId(await sendRaw(server.smtpPort, message('Newsletter two', S)));
-    await open('Newsletter two');
+    await open('Newsletter one');
     assert.match((await page.locator('[data-testid=html-frame]').getAttribute('src')) ?? '', /\?remote=block$/);
     assert.equal(await frame().locator('#pixel').evaluate((img: HTMLImageElement) => img.naturalWidth), 0, 'the pixel did not load');
     const blockedHits = [...hits];
 
     await page.getByRole('button', { name: 'Load it for this message' }).click();
-    await frame().locator('#marker', { hasText: 'Newsletter two' }).waitFor();
+    await frame().locator('#marker', { hasText: 'Newsletter one' }).waitFor();
     await frame().locator('#pixel').evaluate((img: HTMLImageElement) => (img.complete && img.naturalWidth > 0 ? undefined : new Promise((r) => img.addEventListener('load', r))));
     assert.deepEqual(blockedHits, [], 'nothing remote was requested while blocked');
     for (const path of ['/pixel.png', '/import.css', '/link.css', '/background.png']) assert.ok(hits.includes(path), `${path} once let in: ${hits.join(' ')}`);
@@ -113,9 +113,19 @@ describe('blocking remote content in the HTML view', () => {
   it('remembers "block" across a reload, but not the exception for one message', async () => {
     await page.reload();
     await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
-    await open('Newsletter two');
-    assert.equal(await page.getByLabel('Block remote content').isChecked(), true);
+    assert.equal(await blockSwitch().isChecked(), true);
+    await open('Newsletter one');
     assert.match((await page.locator('[data-testid=html-frame]').getAttribute('src')) ?? '', /\?remote=block$/);
+  });
+
+  it('with the switch off, a message loads its remote content', async () => {
+    await blockSwitch().uncheck();
+    hits.length = 0;
+    queuedId(await sendRaw(server.smtpPort, message('Newsletter two', S)));
+    await open('Newsletter two');
+    await frame().locator('#pixel').evaluate((img: HTMLImageElement) => (img.complete && img.naturalWidth > 0 ? undefined : new Promise((r) => img.addEventListener('load', r))));
+    assert.ok(hits.includes('/pixel.png'), `switch off: ${hits.join(' ')}`);
+    assert.equal(await page.getByTestId('remote-content').count(), 0, 'no per-message control while nothing is blocked');
   });
 
   it('has the server enforce it: the blocked view CSP names no remote source', async () => {
