@@ -396,3 +396,28 @@ describe('inbox UI across a server restart', () => {
     }
   });
 });
+
+describe('inbox UI while the server is down', () => {
+  test('counts the seconds to the next reconnect down, with only the state in the live region', async () => {
+    const server = await startTestServer();
+    let closed = false;
+    const chromium = await launchBrowser();
+    try {
+      const page = await chromium.context.newPage();
+      await page.goto(server.httpUrl);
+      const status = page.getByTestId('connection');
+      await status.filter({ hasText: 'Live' }).waitFor();
+      await server.close();
+      closed = true;
+      // Backoff doubles from half a second; wait for a wait long enough to count down.
+      const waiting = status.filter({ hasText: /retrying in ([3-9]|\d\d) s/ });
+      await waiting.waitFor({ timeout: 15_000 });
+      const n = Number(/retrying in (\d+) s/.exec((await waiting.textContent()) ?? '')![1]);
+      await status.filter({ hasText: `retrying in ${n - 1} s` }).waitFor({ timeout: 3000 });
+      assert.equal((await status.getByRole('status').textContent())?.trim(), 'Offline', 'the live region says the state, not the count');
+    } finally {
+      await chromium.close();
+      if (!closed) await server.close();
+    }
+  });
+});

@@ -10,7 +10,11 @@ export class Mailbox {
   readonly inbox = new Inbox();
   readonly reader = new Reader();
   #status = $state<ConnectionStatus>('connecting');
-  #retryInMs = $state<number | null>(null);
+  /** When the next reconnect attempt is due (ms since the epoch), while one is waited for. */
+  #retryAt = $state<number | null>(null);
+  /** The clock the countdown reads; ticks only while a retry is waited for. */
+  #now = $state(Date.now());
+  #tick: ReturnType<typeof setInterval> | null = null;
   #notice = $state<string | null>(null);
   #stream: EventStream;
 
@@ -25,7 +29,7 @@ export class Mailbox {
       },
       status: (status, retryInMs) => {
         this.#status = status;
-        this.#retryInMs = retryInMs;
+        this.#setRetry(retryInMs);
       },
     });
   }
@@ -33,12 +37,23 @@ export class Mailbox {
   get status(): ConnectionStatus {
     return this.#status;
   }
-  get retryInMs(): number | null {
-    return this.#retryInMs;
+  /** Whole seconds until the next reconnect attempt, counting down (null: none is waited for). */
+  get retryInS(): number | null {
+    return this.#retryAt === null ? null : Math.max(0, Math.ceil((this.#retryAt - this.#now) / 1000));
   }
   /** The last action's outcome, for the live region. */
   get notice(): string | null {
     return this.#notice;
+  }
+
+  #setRetry(retryInMs: number | null): void {
+    if (this.#tick !== null) clearInterval(this.#tick);
+    this.#tick = null;
+    this.#now = Date.now();
+    this.#retryAt = retryInMs === null ? null : this.#now + retryInMs;
+    // A quarter second, so the shown second changes close to when it should (the text only
+    // changes once a second).
+    if (retryInMs !== null) this.#tick = setInterval(() => (this.#now = Date.now()), 250);
   }
 
   start(): void {
