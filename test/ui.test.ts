@@ -52,6 +52,19 @@ class Sink {
   }
 }
 
+/** WCAG 2 contrast ratio of two computed rgb()/rgba() colours (alpha ignored: ours are opaque). */
+function contrast(a: string, b: string): number {
+  const luminance = (css: string): number => {
+    const [r, g, b] = (css.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map((v) => {
+      const c = Number(v) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi! + 0.05) / (lo! + 0.05);
+}
+
 interface ListBody {
   total: number;
   messages: { id: string; subject: string; read: boolean }[];
@@ -200,6 +213,27 @@ describe('inbox UI in Chromium', () => {
     assert.equal(await background(), 'rgb(21, 24, 29)');
     await button.click(); // back to system
     assert.equal(await background(), 'rgb(255, 255, 255)');
+  });
+
+  test('buttons, the search box and the inbox menu have borders of at least 3:1 against their background in both themes', async () => {
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      // Colours read in the page, ratios worked out here (tsx would wrap named helpers in the page script).
+      const colours = await page.evaluate(() =>
+        [...document.querySelectorAll<HTMLElement>('header button:not(:disabled), #search, [data-testid=inbox-select]')].map((el) => ({
+          control: el.id || el.textContent?.trim() || el.tagName,
+          border: getComputedStyle(el).borderTopColor,
+          background: getComputedStyle(el).backgroundColor,
+          page: getComputedStyle(document.body).backgroundColor,
+        })),
+      );
+      const ratios = colours.map((c) => ({ control: c.control, own: contrast(c.border, c.background), page: contrast(c.border, c.page) }));
+      assert.ok(ratios.length >= 4, `found the controls: ${JSON.stringify(ratios)}`);
+      for (const r of ratios) {
+        assert.ok(r.own >= 3 && r.page >= 3, `${scheme}: ${r.control} border ${r.own.toFixed(2)}:1 on its background, ${r.page.toFixed(2)}:1 on the page`);
+      }
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
   });
 
   test('the search box narrows the list with the API query language', async () => {
