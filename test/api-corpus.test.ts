@@ -61,7 +61,7 @@ test('the whole corpus lists and searches page by page without a 5xx', async () 
     let seen = 0;
     let total = -1;
     do {
-      const res = await api.app.inject({ url: `/api/messages?limit=200&q=${encodeURIComponent(q)}${cursor ? `&cursor=${cursor}` : ''}` });
+      const res: { statusCode: number; body: string; json(): unknown } = await api.app.inject({ url: `/api/messages?limit=200&q=${encodeURIComponent(q)}${cursor ? `&cursor=${cursor}` : ''}` });
       assert.equal(res.statusCode, 200, `${q}: ${res.body.slice(0, 200)}`);
       const page = res.json() as { total: number; messages: unknown[]; next: string | null };
       total = page.total;

@@ -2,6 +2,7 @@
 // SMTP send with nodemailer.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import type { InjectOptions } from 'fastify';
 import nodemailer from 'nodemailer';
 import { apiApp, textMail, type ApiApp } from './helpers/api-app.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -240,7 +241,7 @@ describe('messages over inject()', () => {
   });
 
   test('malformed input is a 400 that says what is wrong, never a 500', async () => {
-    const cases: Array<[Parameters<ApiApp['app']['inject']>[0], RegExp]> = [
+    const cases: Array<[InjectOptions, RegExp]> = [
       [{ url: '/api/messages?limit=0' }, /limit/],
       [{ url: '/api/messages?limit=1001' }, /limit/],
       [{ url: '/api/messages?limit=ten' }, /limit/],

@@ -14,57 +14,17 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import type { AddressInfo } from 'node:net';
 import type { Page, Request } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from './helpers/browser.js';
+import { Sink } from './helpers/sink.js';
 import { sendRaw, queuedId } from './helpers/smtp-client.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-/** Records every request that reaches it; payloads report here if they run. */
-class Sink {
-  readonly hits: string[] = [];
-  /** The User-Agent of each hit: a browser's, or someone else's. */
-  readonly agents: string[] = [];
-  readonly #server: Server;
-  #waiters: Array<() => void> = [];
-
-  constructor() {
-    this.#server = createServer((req, res) => {
-      this.hits.push(req.url ?? '');
-      this.agents.push(req.headers['user-agent'] ?? '');
-      for (const w of this.#waiters.splice(0)) w();
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-    });
-  }
-
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-  }
-
-  async waitFor(path: string, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.hits.includes(path)) {
-      if (Date.now() > deadline) throw new Error(`the sink never saw ${path}; it saw ${JSON.stringify(this.hits)}`);
-      await new Promise<void>((resolve) => {
-        this.#waiters.push(resolve);
-        setTimeout(resolve, 200).unref();
-      });
-    }
-  }
-
-  close(): Promise<void> {
-    this.#server.closeAllConnections();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
-  }
-}
 
 /** Mailpen as a separate process, in directories of its own. */
 interface Process {

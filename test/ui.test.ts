@@ -2,55 +2,11 @@
 // Needs the built UI (dist/ui): `npm test` builds it first; alone, run `npm run build:ui` once.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import nodemailer from 'nodemailer';
 import type { Page } from 'playwright-core';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { launchBrowser, type TestBrowser } from './helpers/browser.js';
-
-/** A 2x2 red PNG. */
-const PNG = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP4z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==',
-  'base64',
-);
-
-/** Records every request that reaches it: where a payload in a message would report to. */
-class Sink {
-  readonly hits: string[] = [];
-  #server: Server;
-  #waiters: Array<() => void> = [];
-
-  constructor() {
-    this.#server = createServer((req, res) => {
-      this.hits.push(req.url ?? '');
-      for (const w of this.#waiters.splice(0)) w();
-      if (req.url?.endsWith('.png')) res.writeHead(200, { 'content-type': 'image/png' }).end(PNG);
-      else res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-    });
-  }
-
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-  }
-
-  async waitFor(path: string, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.hits.includes(path)) {
-      if (Date.now() > deadline) throw new Error(`the sink never saw ${path}; it saw ${JSON.stringify(this.hits)}`);
-      await new Promise<void>((resolve) => {
-        this.#waiters.push(resolve);
-        setTimeout(resolve, 200).unref();
-      });
-    }
-  }
-
-  close(): Promise<void> {
-    this.#server.closeAllConnections();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
-  }
-}
+import { Sink, PNG } from './helpers/sink.js';
 
 /** WCAG 2 contrast ratio of two computed rgb()/rgba() colours (alpha ignored: ours are opaque). */
 function contrast(a: string, b: string): number {
@@ -74,7 +30,7 @@ describe('inbox UI in Chromium', () => {
   let server: TestServer;
   let chromium: TestBrowser;
   let page: Page;
-  let transport: nodemailer.Transporter;
+  let transport: ReturnType<typeof nodemailer.createTransport>;
   const pageProblems: string[] = [];
 
   async function idOf(subject: string): Promise<string> {
@@ -371,7 +327,7 @@ describe('inbox UI across a dropped connection', () => {
     const chromium = await launchBrowser();
     // The server side of every event-stream socket, to cut the connection as a network drop would.
     const sockets: import('node:stream').Duplex[] = [];
-    server.app.server.on('upgrade', (_req, socket) => sockets.push(socket));
+    server.app.server.on('upgrade', (_req: unknown, socket: import('node:stream').Duplex) => sockets.push(socket));
     try {
       const page = await chromium.context.newPage();
       const streams: string[] = [];
