@@ -161,6 +161,7 @@ describe('inbox UI in Chromium', () => {
     const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     await page.emulateMedia({ colorScheme: 'dark' });
     assert.equal(await background(), 'rgb(21, 24, 29)');
+
     await page.emulateMedia({ colorScheme: 'light' });
     assert.equal(await background(), 'rgb(255, 255, 255)');
     const button = page.getByRole('button', { name: /^Theme/ });
@@ -169,6 +170,24 @@ describe('inbox UI in Chromium', () => {
     assert.equal(await background(), 'rgb(21, 24, 29)');
     await button.click(); // back to system
     assert.equal(await background(), 'rgb(255, 255, 255)');
+  });
+
+  test('shows mail as written for a white page under the dark theme (no light text on the white frame)', async () => {
+    const dark = await chromium.context.newPage();
+    try {
+      await dark.emulateMedia({ colorScheme: 'dark' });
+      await dark.goto(server.httpUrl);
+      await dark.locator('[role=option]', { hasText: 'Invoice with logo' }).click();
+      const heading = dark.frameLocator('[data-testid=html-frame]').locator('#greeting');
+      assert.equal(await heading.textContent(), 'Invoice 42');
+      assert.equal(await heading.evaluate((el) => getComputedStyle(el).color), 'rgb(0, 0, 0)');
+      // A message that supports dark itself gets its own canvas only when the frame's scheme
+      // differs from its own (see MessageView.svelte); in the page's dark scheme it was white on white.
+      const frameScheme = await dark.locator('[data-testid=html-frame]').evaluate((el) => getComputedStyle(el).colorScheme);
+      assert.equal(frameScheme, 'light');
+    } finally {
+      await dark.close();
+    }
   });
 
   test('buttons, the search box and the inbox menu have borders of at least 3:1 against their background in both themes', async () => {
