@@ -25,7 +25,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (argv.includes('--version')) {
-    const { VERSION } = await import('./main.js');
+    const { VERSION } = await import('./package-root.js');
     process.stdout.write(VERSION + '\n');
     return 0;
   }

@@ -1,8 +1,5 @@
 // Where Mailpen starts, in one ordered block: config is already checked; then the store, the
 // TLS material, HTTP, SMTP. close() stops them in reverse: SMTP first (no new mail), then HTTP.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, type Config, type HostPort } from './config.js';
 import { createLogger, type Logger } from './log.js';
@@ -11,15 +8,7 @@ import type { MessageStore } from './store/store.js';
 import { loadTls } from './smtp/tls.js';
 import { startSmtp } from './smtp/server.js';
 import { buildApp, type App, type Runtime } from './http/app.js';
-
-/** The package root: two levels up from dist/server/, one from server/ when run from source. */
-export const PACKAGE_ROOT: string = (() => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
-})();
-
-export const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+import { VERSION } from './package-root.js';
 
 /** A port in use or an address not on this machine is a setting to change: say which. */
 function listenError(err: unknown, setting: string, addr: HostPort): unknown {

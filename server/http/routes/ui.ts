@@ -3,18 +3,14 @@
 // page (not /api, not a file) gets index.html, so a reload on a deep link still opens the UI.
 // Kept in its own file so security headers for the page can be added here in one place.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { App } from '../app.js';
 import { errorBody } from '../errors.js';
+import { PACKAGE_ROOT } from '../../package-root.js';
 
-/** dist/ui under the package root (found from here both when run from source and from dist/). */
-export const UI_DIR: string = (() => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return join(dir, 'dist', 'ui');
-})();
+/** The built UI, under the package root. */
+export const UI_DIR: string = join(PACKAGE_ROOT, 'dist', 'ui');
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const REVALIDATE = 'no-cache';
