@@ -31,6 +31,8 @@ export interface Config {
   smtpAuth: 'optional' | 'strict';
   /** user -> password, for strict mode (and CRAM-MD5 in it). */
   smtpUsers: ReadonlyMap<string, string>;
+  /** API keys the provider edges (/sendgrid, /postmark...) accept; empty: any key. */
+  providerKeys: readonly string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   logFormat: 'auto' | 'pretty' | 'json';
   /** Web origins (scheme://host[:port]) besides the UI's own that may call the API and open the event stream. */
@@ -160,6 +162,11 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> }[keyof Config][] = [
   { key: 'tlsKey', env: 'MAILPEN_TLS_KEY', flag: '--tls-key', default: '', accepts: 'file path', help: 'PEM private key for the certificate', parse: optionalPath },
   { key: 'smtpAuth', env: 'MAILPEN_SMTP_AUTH', flag: '--smtp-auth', default: 'optional', accepts: 'optional|strict', help: 'optional: AUTH allowed, any credentials accepted; strict: AUTH required, configured users only', parse: oneOf('optional', 'strict') },
   { key: 'smtpUsers', env: 'MAILPEN_SMTP_USERS', flag: '--smtp-users', default: '', accepts: 'user:pass,...', help: 'users for strict SMTP auth', parse: parseUsers },
+  {
+    key: 'providerKeys', env: 'MAILPEN_PROVIDER_KEYS', flag: '--provider-keys', default: '', accepts: 'key,...',
+    help: 'API keys the provider APIs (SendGrid, Postmark, Mailgun, SES, Resend) accept, each its own inbox; any key when empty',
+    parse: (v) => v.split(',').map((k) => k.trim()).filter(Boolean),
+  },
   { key: 'logLevel', env: 'MAILPEN_LOG_LEVEL', flag: '--log-level', default: 'info', accepts: 'level', help: 'fatal, error, warn, info, debug, trace or silent', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
   { key: 'logFormat', env: 'MAILPEN_LOG_FORMAT', flag: '--log-format', default: 'auto', accepts: 'auto|pretty|json', help: 'auto: readable on a terminal, JSON otherwise', parse: oneOf('auto', 'pretty', 'json') },
   {

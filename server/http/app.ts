@@ -16,6 +16,7 @@ import { uploadRoutes } from './routes/upload.js';
 import { waitRoutes } from './routes/wait.js';
 import { infoRoutes } from './routes/info.js';
 import { uiRoutes } from './routes/ui.js';
+import { providerRoutes } from './providers/index.js';
 import { Waiters } from './waiters.js';
 import { closeUnusedConnectionsOnClose } from './unused-connections.js';
 import { MessageSummarySchema } from './schemas.js';
@@ -70,6 +71,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(messageContentRoutes, api);
   await app.register(uploadRoutes, api);
   await app.register(inboxRoutes, api);
+  // SendGrid, Postmark, Mailgun, SES and Resend send APIs on /sendgrid, /postmark... (providers/).
+  await app.register(providerRoutes, deps);
   // One store subscription for every long-poll; they are answered (503) before the server stops.
   const waiters = new Waiters(deps.store);
   app.addHook('preClose', async () => waiters.close());

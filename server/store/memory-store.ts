@@ -291,7 +291,7 @@ export class MemoryStore implements MessageStore {
 
   #shareEnvelope(envelope: Envelope): Envelope {
     // Test suites send from a few senders to a few recipients: one frozen object per distinct envelope.
-    const key = `${envelope.mailFrom}\0${envelope.rcptTo.join('\0')}\0${envelope.helo}\0${envelope.remoteAddress}\0${envelope.authUser ?? '\u0001'}\0${envelope.tls ? 1 : 0}`;
+    const key = `${envelope.mailFrom}\0${envelope.rcptTo.join('\0')}\0${envelope.helo}\0${envelope.remoteAddress}\0${envelope.authUser ?? '\u0001'}\0${envelope.tls ? 1 : 0}\0${envelope.via ?? ''}`;
     const shared = this.#envelopes.get(key);
     if (shared) return shared;
     const frozen = Object.freeze({ ...envelope, rcptTo: Object.freeze([...envelope.rcptTo]) as string[] });

@@ -20,6 +20,8 @@ export interface Envelope {
   authUser: string | null;
   /** Whether the message came over TLS (STARTTLS or the implicit-TLS port). */
   tls: boolean;
+  /** The provider API it came through (sendgrid, postmark, mailgun, ses, resend); absent for SMTP and uploads. */
+  via?: string;
 }
 
 /**

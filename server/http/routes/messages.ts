@@ -57,10 +57,10 @@ export async function messageRoutes(app: App, { store }: AppDeps): Promise<void>
       const message = findMessage(store, request.params.id);
       const summary = store.summary(message);
       const parsed = await parseMessage(message.raw);
-      const { mailFrom, rcptTo, helo, remoteAddress, authUser, tls } = message.envelope;
+      const { mailFrom, rcptTo, helo, remoteAddress, authUser, tls, via } = message.envelope;
       return {
         ...summary,
-        envelope: { from: mailFrom, to: rcptTo, helo, remoteAddress, authUser, tls },
+        envelope: { from: mailFrom, to: rcptTo, helo, remoteAddress, authUser, tls, ...(via === undefined ? {} : { via }) },
         date: summary.date ?? parsed.date,
         messageId: summary.messageId ?? parsed.messageId,
         replyTo: parsed.replyTo,
