@@ -24,8 +24,12 @@ export interface Config {
   maxConnections: number;
   /** Milliseconds an SMTP client may stay silent. */
   smtpIdleTimeout: number;
-  /** Offer STARTTLS on the plain SMTP port. */
-  smtpStartTls: boolean;
+  /**
+   * STARTTLS on the plain SMTP port: off (not offered; the default, as the most used client libraries
+   * upgrade whenever it is offered and then reject a self-signed certificate), on (offered), required
+   * (MAIL FROM and AUTH before it are refused).
+   */
+  smtpStartTls: 'off' | 'on' | 'required';
   tlsCert: string | null;
   tlsKey: string | null;
   smtpAuth: 'optional' | 'strict';
@@ -154,9 +158,9 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> }[keyof Config][] = [
   { key: 'maxConnections', env: 'MAILPEN_MAX_CONNECTIONS', flag: '--max-connections', default: '200', accepts: 'count', help: 'concurrent SMTP connections (421 above it)', parse: parseCount },
   { key: 'smtpIdleTimeout', env: 'MAILPEN_SMTP_IDLE_TIMEOUT', flag: '--smtp-idle-timeout', default: '60s', accepts: 'duration', help: 'an SMTP client silent this long is disconnected', parse: parseDuration },
   {
-    key: 'smtpStartTls', env: 'MAILPEN_SMTP_STARTTLS', flag: '--smtp-starttls', default: 'on', accepts: 'on|off',
-    help: 'offer STARTTLS on the SMTP port; off suits clients that verify certificates by default (Nodemailer)',
-    parse: (v) => oneOf('on', 'off')(v) === 'on',
+    key: 'smtpStartTls', env: 'MAILPEN_SMTP_STARTTLS', flag: '--smtp-starttls', default: 'off', accepts: 'off|on|required',
+    help: 'STARTTLS on the SMTP port: off (not offered, so every client works with its defaults), on (offered; the default when MAILPEN_TLS_CERT is set), required (MAIL FROM or AUTH before STARTTLS is refused)',
+    parse: oneOf('off', 'on', 'required'),
   },
   { key: 'tlsCert', env: 'MAILPEN_TLS_CERT', flag: '--tls-cert', default: '', accepts: 'file path', help: 'PEM certificate for STARTTLS and SMTPS (self-signed one made at start when empty)', parse: optionalPath },
   { key: 'tlsKey', env: 'MAILPEN_TLS_KEY', flag: '--tls-key', default: '', accepts: 'file path', help: 'PEM private key for the certificate', parse: optionalPath },
@@ -198,9 +202,12 @@ export function loadConfig(
 ): Readonly<Config> {
   const flags = parseFlags(argv);
   const config: Record<string, unknown> = {};
+  /** Settings given by a flag, a variable or an override, as opposed to left at their default. */
+  const chosen = new Set<string>(Object.keys(overrides));
   for (const s of SETTINGS) {
     const [source, raw] =
       flags.has(s.flag) ? [`${s.flag}`, flags.get(s.flag)!] : env[s.env] !== undefined ? [s.env, env[s.env]!] : ['default', s.default];
+    if (source !== 'default') chosen.add(s.key);
     try {
       config[s.key] = s.parse(raw);
     } catch (e) {
@@ -213,6 +220,8 @@ export function loadConfig(
   if ((c.tlsCert === null) !== (c.tlsKey === null)) {
     throw new ConfigError('MAILPEN_TLS_CERT and MAILPEN_TLS_KEY go together: set both or neither');
   }
+  // A configured certificate is a request for TLS; only an explicit MAILPEN_SMTP_STARTTLS=off keeps it off the SMTP port.
+  if (c.tlsCert !== null && !chosen.has('smtpStartTls')) c.smtpStartTls = 'on';
   if (c.maxMessageSize === 0) {
     throw new ConfigError('MAILPEN_MAX_MESSAGE_SIZE must be above 0: it is the largest message accepted (50MB by default)');
   }

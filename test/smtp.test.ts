@@ -13,10 +13,10 @@ const SIMPLE = Buffer.from(
     'Date: Tue, 3 Nov 2026 10:00:00 +0000\r\nMessage-ID: <reset-1@example.test>\r\n\r\nHello Bob,\r\nfollow https://app.example.test/reset?t=abc\r\n',
 );
 
-describe('SMTP with default settings', () => {
+describe('SMTP with STARTTLS on', () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({ smtpStartTls: 'on' });
   });
   after(() => server.close());
 
@@ -332,10 +332,10 @@ describe('SMTP limits', () => {
   });
 });
 
-describe('SMTP with STARTTLS off', () => {
+describe('SMTP with default settings (STARTTLS off)', () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ smtpStartTls: false });
+    server = await startTestServer();
   });
   after(() => server.close());
 

@@ -42,10 +42,13 @@ export async function startSmtp(config: SmtpConfig, store: MessageStore, tls: Tl
     size: config.maxMessageSize,
     authMethods: ['PLAIN', 'LOGIN', 'CRAM-MD5'],
     authOptional: config.smtpAuth === 'optional',
-    // Apps in development send AUTH in the clear to a local server; refusing it helps nobody.
-    allowInsecureAuth: true,
+    // Apps in development send AUTH in the clear to a local server; refusing it helps nobody, unless
+    // TLS is required (smtp-server then answers 538 5.7.11 until STARTTLS).
+    allowInsecureAuth: config.smtpStartTls !== 'required',
     disableReverseLookup: true,
-    ...(config.smtpStartTls || secure ? {} : { hideSTARTTLS: true, disabledCommands: ['STARTTLS'] }),
+    // Off by default: Nodemailer, PHPMailer, Symfony Mailer, Ruby's mail and Go's net/smtp upgrade whenever
+    // STARTTLS is offered, then reject the self-signed certificate (test/clients.test.ts sends with each).
+    ...(config.smtpStartTls !== 'off' || secure ? {} : { hideSTARTTLS: true, disabledCommands: ['STARTTLS'] }),
     hideENHANCEDSTATUSCODES: false,
     maxClients: config.maxConnections,
     // smtp-server answers these two itself, with the precise enhanced codes (4.5.3, 5.3.4),
@@ -57,8 +60,14 @@ export async function startSmtp(config: SmtpConfig, store: MessageStore, tls: Tl
     closeTimeout: SHUTDOWN_GRACE_MS,
     logger: false,
     onAuth: (auth, _session, callback) => callback(...authenticate(auth)),
+    onMailFrom: (_address, session, callback) => callback(tlsRequiredError(session)),
     onData: (stream, session, callback) => receive(stream, session, callback),
   });
+
+  /** With MAILPEN_SMTP_STARTTLS=required, mail before STARTTLS is refused (smtp-server adds 5.7.0); the session stays open for STARTTLS. */
+  function tlsRequiredError(session: SMTPServerSession): Error | null {
+    return config.smtpStartTls === 'required' && session.secure !== true ? smtpError(530, 'Must issue a STARTTLS command first') : null;
+  }
 
   function authenticate(auth: SMTPServerAuthentication): [Error | null | undefined, { user: string } | undefined] {
     const user = auth.username ?? '';
