@@ -52,7 +52,8 @@ describe('SendGrid v3 mail send through @sendgrid/mail', () => {
       headers: { 'X-Campaign': 'welcome-2026' },
       attachments: [
         { content: Buffer.from('id,name\n1,Ann\n').toString('base64'), filename: 'people.csv', type: 'text/csv', disposition: 'attachment' },
-        { content: PIXEL_PNG.toString('base64'), filename: 'logo.png', type: 'image/png', disposition: 'inline', content_id: 'logo' },
+        // content_id is what the API reads; the SDK's types call it contentId but send that unchanged.
+        Object.assign({ content: PIXEL_PNG.toString('base64'), filename: 'logo.png', type: 'image/png', disposition: 'inline' }, { content_id: 'logo' }),
       ],
     });
     assert.equal(response.statusCode, 202);

@@ -173,7 +173,7 @@ export class Capture {
 }
 
 /** A provider's error body (and headers) for a rejection. */
-export type ErrorFormat = (rejection: ApiRejection) => { body: unknown; headers?: Record<string, string> };
+export type ErrorFormat = (rejection: ApiRejection) => { body: unknown; headers?: Record<string, string>; status?: number };
 
 /**
  * Every error under a provider's prefix answers in that provider's shape, so its SDK raises its
@@ -182,9 +182,9 @@ export type ErrorFormat = (rejection: ApiRejection) => { body: unknown; headers?
  */
 export function answerErrorsAs(app: App, format: ErrorFormat, notEmulated: string): void {
   const send = (reply: FastifyReply, rejection: ApiRejection): void => {
-    const { body, headers } = format(rejection);
+    const { body, headers, status } = format(rejection);
     if (headers) void reply.headers(headers);
-    void reply.code(rejection.statusCode).send(body);
+    void reply.code(status ?? rejection.statusCode).send(body);
   };
   app.setErrorHandler((error: FastifyError | ApiRejection, request, reply) => {
     if (error instanceof ApiRejection) return send(reply, error);

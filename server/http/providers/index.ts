@@ -3,7 +3,9 @@
 // provider's own shapes, not Mailpen's.
 import type { App, AppDeps } from '../app.js';
 import { sendgridRoutes } from './sendgrid.js';
+import { postmarkRoutes } from './postmark.js';
 
 export async function providerRoutes(app: App, deps: AppDeps): Promise<void> {
   await app.register(sendgridRoutes, { ...deps, prefix: '/sendgrid' });
+  await app.register(postmarkRoutes, { ...deps, prefix: '/postmark' });
 }

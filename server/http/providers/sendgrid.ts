@@ -64,7 +64,11 @@ function attachmentsOf(value: unknown): MailAttachment[] {
     if (typeof a.filename !== 'string' || a.filename === '') throw new FieldRejection('The attachment filename parameter is required.', `${field}.filename`);
     const inline = a.disposition === 'inline';
     const cid = typeof a.content_id === 'string' ? a.content_id : undefined;
-    if (inline && cid === undefined) throw new FieldRejection('The content_id parameter is required if your attachment is inline.', `${field}.content_id`);
+    if (inline && cid === undefined) {
+      // @sendgrid/mail's types name it contentId but send it unchanged; the API reads content_id.
+      const hint = a.contentId === undefined ? '' : ' (Mailpen: this one has contentId, which @sendgrid/mail sends unchanged; the API reads content_id)';
+      throw new FieldRejection(`The content_id parameter is required if your attachment is inline.${hint}`, `${field}.content_id`);
+    }
     return {
       filename: a.filename,
       content: Buffer.from(a.content, 'base64'),
