@@ -16,6 +16,10 @@ function stopSignal(): Promise<string> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'mcp') {
+    const { mcp } = await import('./integrations/mcp/cli.js');
+    return mcp(argv.slice(1), process.env, process.stdin, process.stdout, process.stderr);
+  }
   if (argv[0] === 'sendmail') {
     const { sendmail } = await import('./sendmail/cli.js');
     return sendmail(argv.slice(1), process.env, process.stdin, process.stderr);

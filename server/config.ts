@@ -51,6 +51,18 @@ export interface Config {
   maxEventClients: number;
   /** Concurrent pending GET /api/wait requests; 0: no limit. */
   maxWaits: number;
+  /** Where a new message is POSTed (server/integrations/webhooks.ts); empty: Mailpen connects nowhere. */
+  webhookUrls: readonly string[];
+  /** Key of the HMAC-SHA256 signature header on each webhook POST; null: unsigned. */
+  webhookSecret: string | null;
+  /** Milliseconds a webhook receiver has to answer before the attempt counts as failed. */
+  webhookTimeout: number;
+  /** Milliseconds before the first retry of a failed webhook delivery; doubled for each further one. */
+  webhookRetry: number;
+  /** Deliveries waiting per webhook URL; past it the oldest are dropped (and counted). */
+  webhookQueue: number;
+  /** Serve GET /metrics (Prometheus text format). */
+  metrics: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -137,6 +149,31 @@ function parseHostNames(value: string): string[] {
 
 const optionalPath = (v: string): string | null => (v.trim() === '' ? null : v);
 
+function parsePositiveCount(value: string): number {
+  const n = parseCount(value);
+  return n > 0 ? n : fail('a whole number above 0');
+}
+
+function parsePositiveDuration(value: string): number {
+  const ms = parseDuration(value);
+  return ms > 0 ? ms : fail('a duration above 0: 30s, 500ms, 5m');
+}
+
+function parseWebhookUrls(value: string): string[] {
+  const urls: string[] = [];
+  for (const item of value.split(',').map((u) => u.trim()).filter(Boolean)) {
+    let url: URL;
+    try {
+      url = new URL(item);
+    } catch {
+      fail('a comma-separated list of http(s) URLs such as http://localhost:3000/hooks/mail');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') fail('a comma-separated list of http(s) URLs (no other scheme)');
+    urls.push(url.href);
+  }
+  return urls;
+}
+
 export const SETTINGS: { [K in keyof Config]: Setting<K> }[keyof Config][] = [
   { key: 'smtp', env: 'MAILPEN_SMTP_ADDR', flag: '--smtp-addr', default: '127.0.0.1:1025', accepts: 'host:port', help: 'SMTP listener', parse: parseHostPort },
   {
@@ -189,6 +226,15 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> }[keyof Config][] = [
   },
   { key: 'maxEventClients', env: 'MAILPEN_MAX_EVENT_CLIENTS', flag: '--max-event-clients', default: '200', accepts: 'count', help: 'concurrent event-stream clients (503 at the upgrade above it; 0: no limit)', parse: parseCount },
   { key: 'maxWaits', env: 'MAILPEN_MAX_WAITS', flag: '--max-waits', default: '1000', accepts: 'count', help: 'concurrent GET /api/wait requests (503 above it; 0: no limit)', parse: parseCount },
+  {
+    key: 'webhookUrls', env: 'MAILPEN_WEBHOOK_URLS', flag: '--webhook-urls', default: '', accepts: 'url,...',
+    help: 'http(s) URLs that get a POST of each new message\'s summary (JSON); the only connections Mailpen makes; none when empty', parse: parseWebhookUrls,
+  },
+  { key: 'webhookSecret', env: 'MAILPEN_WEBHOOK_SECRET', flag: '--webhook-secret', default: '', accepts: 'secret', help: 'signs each webhook body: X-Mailpen-Signature: sha256=<HMAC-SHA256 hex>; unsigned when empty', parse: (v) => (v === '' ? null : v) },
+  { key: 'webhookTimeout', env: 'MAILPEN_WEBHOOK_TIMEOUT', flag: '--webhook-timeout', default: '10s', accepts: 'duration', help: 'a webhook receiver slower than this to answer counts as a failure (retried)', parse: parsePositiveDuration },
+  { key: 'webhookRetry', env: 'MAILPEN_WEBHOOK_RETRY', flag: '--webhook-retry', default: '1s', accepts: 'duration', help: 'wait before the first retry of a failed delivery; doubled each time, at most 5m, 10 attempts in all', parse: parsePositiveDuration },
+  { key: 'webhookQueue', env: 'MAILPEN_WEBHOOK_QUEUE', flag: '--webhook-queue', default: '1000', accepts: 'count', help: 'deliveries waiting per webhook URL; above it the oldest are dropped and counted (/api/info, /metrics)', parse: parsePositiveCount },
+  { key: 'metrics', env: 'MAILPEN_METRICS', flag: '--metrics', default: 'on', accepts: 'on|off', help: 'serve GET /metrics in the Prometheus text format (behind the API\'s checks)', parse: (v) => oneOf('on', 'off')(v) === 'on' },
 ];
 
 /**
@@ -262,6 +308,7 @@ export function helpText(): string {
     '',
     'Usage: mailpen [options]',
     '       mailpen sendmail [sendmail options] [recipients...] < message',
+    '       mailpen mcp [--url URL]    (an MCP server on stdio for coding agents; see mailpen mcp --help)',
     '',
     'Every option can also be set by its environment variable; a flag wins over the variable.',
     '',

@@ -1,5 +1,6 @@
 // Where Mailpen starts, in one ordered block: config is already checked; then the store, the
-// TLS material, HTTP, SMTP. close() stops them in reverse: SMTP first (no new mail), then HTTP.
+// webhooks and metrics that subscribe to it, the TLS material, HTTP, SMTP. close() stops them in
+// reverse: SMTP first (no new mail), then HTTP, then the webhooks flush what is queued.
 import type { AddressInfo } from 'node:net';
 import { ConfigError, type Config, type HostPort } from './config.js';
 import { createLogger, type Logger } from './log.js';
@@ -9,6 +10,8 @@ import { loadTls } from './smtp/tls.js';
 import { startSmtp } from './smtp/server.js';
 import { buildApp, type App, type Runtime } from './http/app.js';
 import { VERSION } from './package-root.js';
+import { Webhooks } from './integrations/webhooks.js';
+import { Metrics } from './integrations/metrics.js';
 
 /** A port in use or an address not on this machine is a setting to change: say which. */
 function listenError(err: unknown, setting: string, addr: HostPort): unknown {
@@ -32,22 +35,27 @@ export interface Mailpen {
 
 export async function start(config: Readonly<Config>, log: Logger = createLogger(config)): Promise<Mailpen> {
   const store = new MemoryStore({ maxMessages: config.maxMessages, maxBytes: config.maxBytes });
+  // The only outbound connections Mailpen can make, to MAILPEN_WEBHOOK_URLS; without one, none exists.
+  const webhooks = config.webhookUrls.length > 0 ? new Webhooks(store, config, log.child({ edge: 'webhooks' }), VERSION) : null;
+  const metrics = config.metrics ? new Metrics(store, webhooks && (() => webhooks.stats)) : null;
   const tls = await loadTls(config);
   const runtime: Runtime = {
     startedAt: new Date(),
     version: VERSION,
     ports: { smtp: config.smtp.port, smtps: config.smtps?.port ?? null, http: config.http.port },
   };
-  const app = await buildApp({ config, store, log, runtime });
+  const app = await buildApp({ config, store, log, runtime, metrics, webhooks });
   await app.listen({ host: config.http.host, port: config.http.port }).catch((err: unknown) => {
     throw listenError(err, 'MAILPEN_HTTP_ADDR', config.http);
   });
   const http = app.server.address() as AddressInfo;
   let smtp;
   try {
-    smtp = await startSmtp(config, store, tls, log.child({ edge: 'smtp' }));
+    smtp = await startSmtp(config, store, tls, log.child({ edge: 'smtp' }), metrics?.smtp);
   } catch (err) {
     await app.close();
+    await webhooks?.close(0);
+    metrics?.close();
     // Node's listen errors carry the port they failed on.
     const smtps = config.smtps !== null && (err as { port?: number }).port === config.smtps.port ? config.smtps : null;
     throw smtps ? listenError(err, 'MAILPEN_SMTPS_ADDR', smtps) : listenError(err, 'MAILPEN_SMTP_ADDR', config.smtp);
@@ -65,6 +73,9 @@ export async function start(config: Readonly<Config>, log: Logger = createLogger
       closing ??= (async () => {
         await smtp.close();
         await app.close();
+        // Last: mail that SMTP or an upload stored while closing still goes out (for FLUSH_MS at most).
+        await webhooks?.close();
+        metrics?.close();
       })();
       return closing;
     },

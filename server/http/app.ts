@@ -16,6 +16,10 @@ import { uploadRoutes } from './routes/upload.js';
 import { waitRoutes } from './routes/wait.js';
 import { infoRoutes } from './routes/info.js';
 import { uiRoutes } from './routes/ui.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { mcpRoutes } from './routes/mcp.js';
+import type { Metrics } from '../integrations/metrics.js';
+import type { Webhooks } from '../integrations/webhooks.js';
 import { providerRoutes } from './providers/index.js';
 import { Waiters } from './waiters.js';
 import { closeUnusedConnectionsOnClose } from './unused-connections.js';
@@ -28,6 +32,10 @@ export interface AppDeps {
   log: Logger;
   /** Facts about the running process that only main knows (bound ports, start time). */
   runtime: Runtime;
+  /** Prometheus metrics (/metrics); null or absent when MAILPEN_METRICS=off. */
+  metrics?: Metrics | null;
+  /** Webhook delivery counters for /api/info; null or absent when no URL is configured. */
+  webhooks?: Webhooks | null;
 }
 
 export interface Runtime {
@@ -79,6 +87,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   closeUnusedConnectionsOnClose(app);
   await app.register(waitRoutes, { ...api, waiters });
   await app.register(infoRoutes, { ...api, waiters });
+  // Prometheus metrics and the MCP tools over HTTP, outside /api but behind the same hooks.
+  if (deps.metrics) {
+    deps.metrics.watch({ pendingWaits: () => waiters.count, eventClients: () => app.events.clientCount });
+    await app.register(metricsRoutes, { metrics: deps.metrics });
+  }
+  await app.register(mcpRoutes, { ...deps, root: app });
   // The inbox page at / (last: its page fallback answers only what no route above claims).
   await app.register(uiRoutes);
   attachEventStream(app, {

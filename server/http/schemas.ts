@@ -174,4 +174,18 @@ export const InfoResponse = Type.Object({
     maxRecipients: Type.Integer(),
   }),
   counts: Type.Object({ messages: Type.Integer(), unread: Type.Integer(), bytes: Type.Integer(), inboxes: Type.Integer(), waiters: Type.Integer() }),
+  webhooks: Type.Union(
+    [
+      Type.Object({
+        urls: Type.Integer(),
+        queued: Type.Integer({ description: 'waiting or being sent' }),
+        delivered: Type.Integer({ description: 'answered 2xx' }),
+        retries: Type.Integer({ description: 'attempts after a failed one' }),
+        failed: Type.Integer({ description: 'given up after every attempt, or left at shutdown' }),
+        dropped: Type.Integer({ description: 'dropped from a full queue (MAILPEN_WEBHOOK_QUEUE), oldest first' }),
+      }),
+      Type.Null(),
+    ],
+    { description: 'webhook deliveries (MAILPEN_WEBHOOK_URLS); null when none is configured' },
+  ),
 });

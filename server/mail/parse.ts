@@ -1,6 +1,7 @@
 // The full parse of one message, for the single-message view: headers, text, HTML and parts.
 // mailparser runs in worker threads (server/mail/parse-pool.ts, server/mail/full-parse.ts);
 // this module is what the rest of the server calls, with a cache in front.
+import diagnostics from 'node:diagnostics_channel';
 import { ParsePool } from './parse-pool.js';
 import type { Parsed, ParsedMessage, MessagePart } from './parsed.js';
 
@@ -74,6 +75,18 @@ function remember(raw: Buffer, p: Parsed): void {
 /** Off the main thread, bounded in time and memory (server/mail/parse-pool.ts). */
 const pool = new ParsePool({ timeoutMs: PARSE_TIMEOUT_MS });
 
+/**
+ * Each full parse's duration, `{ seconds, bytes }`, published for the metrics
+ * (server/integrations/metrics.ts) without this module knowing who listens, or whether anyone does.
+ */
+export const PARSE_CHANNEL = 'mailpen:parse';
+const parseTimings = diagnostics.channel(PARSE_CHANNEL);
+
 function parseBounded(raw: Buffer): Promise<Parsed> {
-  return pool.parse(raw);
+  if (!parseTimings.hasSubscribers) return pool.parse(raw);
+  const started = performance.now();
+  return pool.parse(raw).then((p) => {
+    parseTimings.publish({ seconds: (performance.now() - started) / 1000, bytes: raw.length });
+    return p;
+  });
 }

@@ -32,7 +32,15 @@ type SmtpConfig = Pick<
   'smtp' | 'smtps' | 'smtpStartTls' | 'hostname' | 'maxMessageSize' | 'maxRecipients' | 'maxConnections' | 'smtpIdleTimeout' | 'smtpAuth' | 'smtpUsers'
 >;
 
-export async function startSmtp(config: SmtpConfig, store: MessageStore, tls: TlsMaterial, log: Logger): Promise<SmtpListeners> {
+/** What SMTP tells whoever counts (the metrics); session ids pair an open with its close. */
+export interface SmtpObserver {
+  sessionOpened?(id: string): void;
+  /** Also called for a connection refused before its session began (421 over MAILPEN_MAX_CONNECTIONS). */
+  sessionClosed?(id: string): void;
+  refused?(reason: 'message_too_big' | 'auth_failed'): void;
+}
+
+export async function startSmtp(config: SmtpConfig, store: MessageStore, tls: TlsMaterial, log: Logger, observer: SmtpObserver = {}): Promise<SmtpListeners> {
   const options = (secure: boolean): SMTPServerOptions => ({
     secure,
     key: tls.key,
@@ -59,6 +67,11 @@ export async function startSmtp(config: SmtpConfig, store: MessageStore, tls: Tl
     // How long close() lets open sessions finish before it cuts them.
     closeTimeout: SHUTDOWN_GRACE_MS,
     logger: false,
+    onConnect: (session, callback) => {
+      observer.sessionOpened?.(session.id);
+      callback();
+    },
+    onClose: (session) => observer.sessionClosed?.(session.id),
     onAuth: (auth, _session, callback) => callback(...authenticate(auth)),
     onMailFrom: (_address, session, callback) => callback(tlsRequiredError(session)),
     onData: (stream, session, callback) => receive(stream, session, callback),
@@ -76,6 +89,7 @@ export async function startSmtp(config: SmtpConfig, store: MessageStore, tls: Tl
     const ok =
       expected !== undefined &&
       (auth.method === 'CRAM-MD5' ? auth.validatePassword?.(expected) === true : auth.password === expected);
+    if (!ok) observer.refused?.('auth_failed');
     return ok ? [null, { user }] : [smtpError(535, 'Authentication credentials invalid'), undefined];
   }
 
@@ -96,6 +110,7 @@ export async function startSmtp(config: SmtpConfig, store: MessageStore, tls: Tl
       if (aborted) return;
       if (stream.sizeExceeded || length > config.maxMessageSize) {
         // rejectOversized makes smtp-server answer 552 5.3.4 whatever this says; store nothing.
+        observer.refused?.('message_too_big');
         return callback(smtpError(552, 'Message too big'));
       }
       const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
