@@ -1,14 +1,15 @@
 // A message's content as bytes and documents: the raw source, one part, the HTML body for a
-// sandboxed frame, and its links. Mail content is hostile: nothing here is served in a way a
+// sandboxed frame, its links and its one-time codes. Mail content is hostile: nothing here is served in a way a
 // browser would run or sniff, and no URL found in a message is ever fetched.
 import { Type } from '@sinclair/typebox';
 import type { App, AppDeps } from '../app.js';
-import { ErrorRef, HtmlQuery, IdParams, LinksResponse, PartParams, RawQuery } from '../schemas.js';
+import { CodesResponse, ErrorRef, HtmlQuery, IdParams, LinksResponse, PartParams, RawQuery } from '../schemas.js';
 import { findMessage } from '../selection.js';
 import { HttpError } from '../errors.js';
 import { parseMessage, partContent } from '../../mail/parse.js';
 import { rewriteCidReferences, extractLinks, linksInNewTab } from '../../mail/html.js';
 import { contentDisposition } from '../content-disposition.js';
+import { findCodes } from '../../mail/codes.js';
 
 /**
  * What the HTML view may do: show images and styles, never run script, submit, or frame anything.
@@ -132,6 +133,23 @@ export async function messageContentRoutes(app: App, { store }: AppDeps): Promis
       const message = findMessage(store, request.params.id);
       const parsed = await parseMessage(message.raw);
       return { links: extractLinks(parsed.html, parsed.text) };
+    },
+  );
+
+  app.get(
+    '/messages/:id/codes',
+    {
+      schema: {
+        summary: 'One-time codes in the message (sign-up, login, 2FA, reset): in order, without repeats, each with the words around it',
+        tags: ['content'],
+        params: IdParams,
+        response: { 200: CodesResponse, 404: ErrorRef },
+      },
+    },
+    async (request) => {
+      const message = findMessage(store, request.params.id);
+      const parsed = await parseMessage(message.raw);
+      return { codes: findCodes(parsed.text, parsed.html) };
     },
   );
 }

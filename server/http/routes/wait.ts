@@ -3,12 +3,14 @@
 // and waits second never races.
 import type { App, AppDeps } from '../app.js';
 import type { MessageStore, StoredMessage } from '../../store/store.js';
-import { ErrorRef, WaitQuery } from '../schemas.js';
-import { Type } from '@sinclair/typebox';
+import { ErrorRef, WaitQuery, WaitResponse, type WaitResponseWire } from '../schemas.js';
 import { HttpError, errorBody } from '../errors.js';
 import { selection } from '../selection.js';
 import { parseInstant, QueryError } from '../../search/query.js';
 import type { Waiters } from '../waiters.js';
+import { parseMessage } from '../../mail/parse.js';
+import { extractLinks } from '../../mail/html.js';
+import { findCodes } from '../../mail/codes.js';
 
 /** After a message (by seq), or at/after a moment (received at or after it, epoch ms; 0: any message). */
 type Point = { seq: number } | { time: number };
@@ -27,6 +29,17 @@ function resolvePoint(store: MessageStore, after: string | undefined): Point {
   throw new HttpError(400, `after: ${JSON.stringify(after)} is neither a message id nor a time (2024-05-31T14:30:00Z, epoch seconds or epoch milliseconds)`);
 }
 
+/** The summary, with the links and/or codes `include` asks for: the one call a test needs. */
+async function answer(store: MessageStore, m: StoredMessage, include: string | undefined): Promise<WaitResponseWire> {
+  const summary: WaitResponseWire = store.summary(m);
+  if (!include) return summary;
+  const parsed = await parseMessage(m.raw);
+  const wanted = include.split(',');
+  if (wanted.includes('links')) summary.links = extractLinks(parsed.html, parsed.text);
+  if (wanted.includes('codes')) summary.codes = findCodes(parsed.text, parsed.html);
+  return summary;
+}
+
 function isAfter(point: Point, m: StoredMessage): boolean {
   return 'seq' in point ? m.seq > point.seq : m.receivedAt >= point.time;
 }
@@ -36,14 +49,14 @@ export async function waitRoutes(app: App, { store, waiters }: AppDeps & { waite
     '/wait',
     {
       schema: {
-        summary: 'Wait for a message matching q/inbox that arrived after `after` (default: now); 408 on timeout',
+        summary: 'Wait for a message matching q/inbox that arrived after `after` (default: now); 408 on timeout. include=codes,links adds its codes and links',
         tags: ['messages'],
         querystring: WaitQuery,
-        response: { 200: Type.Ref('MessageSummary'), 400: ErrorRef, 404: ErrorRef, 408: ErrorRef, 503: ErrorRef },
+        response: { 200: WaitResponse, 400: ErrorRef, 404: ErrorRef, 408: ErrorRef, 503: ErrorRef },
       },
     },
     async (request, reply) => {
-      const { q, inbox, after, timeout } = request.query;
+      const { q, inbox, after, timeout, include } = request.query;
       const sel = selection(store, q, inbox);
       const point = resolvePoint(store, after);
       const accepts = (m: StoredMessage): boolean =>
@@ -56,12 +69,12 @@ export async function waitRoutes(app: App, { store, waiters }: AppDeps & { waite
         if (accepts(m)) found = m;
         return true;
       }, sel.inbox);
-      if (found) return store.summary(found);
+      if (found) return answer(store, found, include);
 
       const outcome = await waiters.wait(accepts, timeout * 1000, reply.raw);
       switch (outcome.kind) {
         case 'message':
-          return store.summary(outcome.message);
+          return answer(store, outcome.message, include);
         case 'timeout':
           throw new HttpError(408, `no matching message arrived within ${timeout} s`);
         case 'closing':
