@@ -140,6 +140,17 @@ export type HtmlQuery = Static<typeof HtmlQuery>;
 
 export const LinksResponse = Type.Object({ links: Type.Array(Type.String(), { description: 'HTML hrefs, then URLs in the text; in order, without repeats' }) });
 
+export const CodeSchema = Type.Object({
+  code: Type.String({ description: 'as written; digits split by a space or hyphen ("123 456") joined' }),
+  context: Type.String({ description: 'the words around it, on one line' }),
+});
+export type CodeWire = Static<typeof CodeSchema>;
+export const CodesResponse = Type.Object({
+  codes: Type.Array(CodeSchema, {
+    description: 'one-time codes in the text and HTML (4 to 8 digits, or short letter-and-digit codes beside words such as code, OTP, PIN, passcode); in order, without repeats',
+  }),
+});
+
 export const UploadQuery = Type.Object({ inbox: Type.Optional(InboxName) });
 export type UploadQuery = Static<typeof UploadQuery>;
 export const UploadResponse = Type.Object({
@@ -159,8 +170,22 @@ export const WaitQuery = Type.Object({
   inbox: Type.Optional(InboxName),
   after: Type.Optional(Type.String({ maxLength: 64, description: 'a message id, or a time (ISO 8601, epoch seconds up to 10 digits, epoch ms 13 digits; 0: any message); default: now' })),
   timeout: Type.Number({ minimum: 0, maximum: 60, default: 10, description: 'seconds' }),
+  include: Type.Optional(
+    Type.String({
+      pattern: '^(codes|links)(,(codes|links))?$',
+      description: 'codes, links or codes,links: the answer also carries the message\'s codes and/or links, so a test needs one call',
+    }),
+  ),
 });
 export type WaitQuery = Static<typeof WaitQuery>;
+
+/** The summary of the message a wait found, with what `include` asked for. */
+export const WaitResponse = Type.Object({
+  ...MessageSummarySchema.properties,
+  links: Type.Optional(Type.Array(Type.String(), { description: 'with include=links: as GET /api/messages/:id/links' })),
+  codes: Type.Optional(Type.Array(CodeSchema, { description: 'with include=codes: as GET /api/messages/:id/codes' })),
+});
+export type WaitResponseWire = Static<typeof WaitResponse>;
 
 export const InfoResponse = Type.Object({
   version: Type.String(),
