@@ -4,8 +4,10 @@
 import type { App, AppDeps } from '../app.js';
 import { sendgridRoutes } from './sendgrid.js';
 import { postmarkRoutes } from './postmark.js';
+import { resendRoutes } from './resend.js';
 
 export async function providerRoutes(app: App, deps: AppDeps): Promise<void> {
   await app.register(sendgridRoutes, { ...deps, prefix: '/sendgrid' });
   await app.register(postmarkRoutes, { ...deps, prefix: '/postmark' });
+  await app.register(resendRoutes, { ...deps, prefix: '/resend' });
 }
