@@ -63,6 +63,8 @@ export interface Config {
   webhookQueue: number;
   /** Serve GET /metrics (Prometheus text format). */
   metrics: boolean;
+  /** spamd for the SpamAssassin part of GET /api/messages/:id/checks; null: that check is off. */
+  spamdAddr: HostPort | null;
 }
 
 export class ConfigError extends Error {}
@@ -235,6 +237,11 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> }[keyof Config][] = [
   { key: 'webhookRetry', env: 'MAILPEN_WEBHOOK_RETRY', flag: '--webhook-retry', default: '1s', accepts: 'duration', help: 'wait before the first retry of a failed delivery; doubled each time, at most 5m, 10 attempts in all', parse: parsePositiveDuration },
   { key: 'webhookQueue', env: 'MAILPEN_WEBHOOK_QUEUE', flag: '--webhook-queue', default: '1000', accepts: 'count', help: 'deliveries waiting per webhook URL; above it the oldest are dropped and counted (/api/info, /metrics)', parse: parsePositiveCount },
   { key: 'metrics', env: 'MAILPEN_METRICS', flag: '--metrics', default: 'on', accepts: 'on|off', help: 'serve GET /metrics in the Prometheus text format (behind the API\'s checks)', parse: (v) => oneOf('on', 'off')(v) === 'on' },
+  {
+    key: 'spamdAddr', env: 'MAILPEN_SPAMD_ADDR', flag: '--spamd-addr', default: '', accepts: 'host:port or empty',
+    help: 'a SpamAssassin spamd to score messages with (GET /api/messages/:id/checks); Mailpen connects to it only; off when empty',
+    parse: (v) => (v.trim() === '' ? null : parseHostPort(v)),
+  },
 ];
 
 /**

@@ -11,6 +11,7 @@ import { security, admitUpgrade } from './security.js';
 import { openApiDocs } from './routes/docs.js';
 import { messageRoutes } from './routes/messages.js';
 import { messageContentRoutes } from './routes/message-content.js';
+import { checkRoutes } from './routes/checks.js';
 import { inboxRoutes } from './routes/inboxes.js';
 import { uploadRoutes } from './routes/upload.js';
 import { waitRoutes } from './routes/wait.js';
@@ -77,6 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const api = { ...deps, prefix: '/api' };
   await app.register(messageRoutes, api);
   await app.register(messageContentRoutes, api);
+  await app.register(checkRoutes, api);
   await app.register(uploadRoutes, api);
   await app.register(inboxRoutes, api);
   // SendGrid, Postmark, Mailgun, SES and Resend send APIs on /sendgrid, /postmark... (providers/).
