@@ -94,8 +94,6 @@ export async function composeMime(mail: OutgoingMail, messageIdDomain: string): 
   const options: Mail.Options = {
     from: format(mail.from),
     to: mail.to.map(format),
-    cc: mail.cc.map(format),
-    replyTo: mail.replyTo.map(format),
     subject: mail.subject,
     headers: mail.headers,
     attachments: mail.attachments.map((a) => ({
@@ -110,6 +108,9 @@ export async function composeMime(mail: OutgoingMail, messageIdDomain: string): 
     disableFileAccess: true,
     disableUrlAccess: true,
   };
+  // Only when given: an empty list would remove the same header sent as a custom one (Mailgun's h:Reply-To).
+  if (mail.cc.length > 0) options.cc = mail.cc.map(format);
+  if (mail.replyTo.length > 0) options.replyTo = mail.replyTo.map(format);
   if (mail.text !== undefined) options.text = mail.text;
   if (mail.html !== undefined) options.html = mail.html;
   if (mail.amp !== undefined) options.amp = mail.amp;

@@ -5,9 +5,11 @@ import type { App, AppDeps } from '../app.js';
 import { sendgridRoutes } from './sendgrid.js';
 import { postmarkRoutes } from './postmark.js';
 import { resendRoutes } from './resend.js';
+import { mailgunRoutes } from './mailgun.js';
 
 export async function providerRoutes(app: App, deps: AppDeps): Promise<void> {
   await app.register(sendgridRoutes, { ...deps, prefix: '/sendgrid' });
   await app.register(postmarkRoutes, { ...deps, prefix: '/postmark' });
   await app.register(resendRoutes, { ...deps, prefix: '/resend' });
+  await app.register(mailgunRoutes, { ...deps, prefix: '/mailgun' });
 }
