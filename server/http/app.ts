@@ -90,10 +90,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(waitRoutes, { ...api, waiters });
   await app.register(infoRoutes, { ...api, waiters });
   // Prometheus metrics and the MCP tools over HTTP, outside /api but behind the same hooks.
-  if (deps.metrics) {
-    deps.metrics.watch({ pendingWaits: () => waiters.count, eventClients: () => app.events.clientCount });
-    await app.register(metricsRoutes, { metrics: deps.metrics });
-  }
+  deps.metrics?.watch({ pendingWaits: () => waiters.count, eventClients: () => app.events.clientCount });
+  await app.register(metricsRoutes, { metrics: deps.metrics ?? null });
   await app.register(mcpRoutes, { ...deps, root: app });
   // The inbox page at / (last: its page fallback answers only what no route above claims).
   await app.register(uiRoutes);

@@ -127,7 +127,7 @@ export function createMcpServer(api: MailpenApi, version: string): McpServer {
           lines.push(`Headers (${m.headers.length}${m.headers.length > MAX_HEADERS ? `, first ${MAX_HEADERS}` : ''}):`);
           for (const h of m.headers.slice(0, MAX_HEADERS)) lines.push(`  ${quote(h.name, 80)}: ${quote(h.value, 300)}`);
         }
-        const htmlText = m.html !== null ? htmlToText(m.html).replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim() : null;
+        const htmlText = m.html !== null ? htmlToText(m.html).replace(/[ \t]+/g, ' ').replace(/ ?\n ?/g, '\n').replace(/\n{3,}/g, '\n\n').trim() : null;
         if (body === 'html_as_text' && htmlText === null) {
           lines.push('This message has no HTML body; ask with body: "text".');
         } else if (body === 'html_as_text' || m.text === null) {
@@ -205,7 +205,7 @@ export function createMcpServer(api: MailpenApi, version: string): McpServer {
         if (!ok(answer)) return refusal(answer, 'listing inboxes failed');
         const { inboxes } = answer.body as { inboxes: { name: string; total: number; unread: number }[] };
         if (inboxes.length === 0) return text('No mail has been caught yet: there are no inboxes.');
-        return text(inboxes.map((i) => `${quote(i.name, 128)}: ${i.total} messages, ${i.unread} unread`).join('\n'));
+        return text(inboxes.map((i) => `${quote(i.name, 128)}: ${i.total} message${i.total === 1 ? '' : 's'}, ${i.unread} unread`).join('\n'));
       }),
   );
 
