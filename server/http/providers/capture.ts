@@ -174,7 +174,7 @@ export class Capture {
 }
 
 /** A provider's error body (and headers) for a rejection. */
-export type ErrorFormat = (rejection: ApiRejection) => { body: unknown; headers?: Record<string, string>; status?: number };
+export type ErrorFormat = (rejection: ApiRejection, request: FastifyRequest) => { body: unknown; headers?: Record<string, string>; status?: number };
 
 /**
  * Every error under a provider's prefix answers in that provider's shape, so its SDK raises its
@@ -183,7 +183,7 @@ export type ErrorFormat = (rejection: ApiRejection) => { body: unknown; headers?
  */
 export function answerErrorsAs(app: App, format: ErrorFormat, notEmulated: string): void {
   const send = (reply: FastifyReply, rejection: ApiRejection): void => {
-    const { body, headers, status } = format(rejection);
+    const { body, headers, status } = format(rejection, reply.request);
     if (headers) void reply.headers(headers);
     void reply.code(status ?? rejection.statusCode).send(body);
   };

@@ -6,10 +6,12 @@ import { sendgridRoutes } from './sendgrid.js';
 import { postmarkRoutes } from './postmark.js';
 import { resendRoutes } from './resend.js';
 import { mailgunRoutes } from './mailgun.js';
+import { sesRoutes } from './ses.js';
 
 export async function providerRoutes(app: App, deps: AppDeps): Promise<void> {
   await app.register(sendgridRoutes, { ...deps, prefix: '/sendgrid' });
   await app.register(postmarkRoutes, { ...deps, prefix: '/postmark' });
   await app.register(resendRoutes, { ...deps, prefix: '/resend' });
   await app.register(mailgunRoutes, { ...deps, prefix: '/mailgun' });
+  await app.register(sesRoutes, { ...deps, prefix: '/ses' });
 }
