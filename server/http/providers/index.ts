@@ -8,6 +8,18 @@ import { resendRoutes } from './resend.js';
 import { mailgunRoutes } from './mailgun.js';
 import { sesRoutes } from './ses.js';
 
+/** Where each provider's API answers. */
+export const PROVIDER_PREFIXES = ['/sendgrid', '/postmark', '/mailgun', '/ses', '/resend'] as const;
+
+/**
+ * Whether a matched route (request.routeOptions.url, the router's pattern) is a provider API's:
+ * mail coming in like SMTP, authenticated by the provider's own key shapes (MAILPEN_PROVIDER_KEYS),
+ * for the HTTP edge's auth check to tell apart from the UI and API.
+ */
+export function isProviderRoute(route: string | undefined): boolean {
+  return route !== undefined && PROVIDER_PREFIXES.some((prefix) => route === prefix || route.startsWith(`${prefix}/`));
+}
+
 export async function providerRoutes(app: App, deps: AppDeps): Promise<void> {
   await app.register(sendgridRoutes, { ...deps, prefix: '/sendgrid' });
   await app.register(postmarkRoutes, { ...deps, prefix: '/postmark' });

@@ -37,7 +37,7 @@ function attachmentsOf(value: unknown): MailAttachment[] {
 }
 
 /** One message of a request; `template` is what /withTemplate asked to render, kept as given. */
-function mailOf(body: unknown, templated: boolean): OutgoingMail {
+function mailOf(body: unknown, templated: boolean, maxRecipients: number): OutgoingMail {
   if (!isObject(body)) throw invalid('The request body must be a JSON object.');
   const from = addressesOf(text(body.From));
   if (from.length === 0 || badAddress(from) !== null) throw invalid(`Invalid 'From' address: '${String(body.From ?? '').slice(0, 200)}'.`);
@@ -50,7 +50,7 @@ function mailOf(body: unknown, templated: boolean): OutgoingMail {
   }
   const recipients = to.length + cc.length + bcc.length;
   if (recipients === 0) throw invalid('Zero recipients specified');
-  if (recipients > MAX_RECIPIENTS) throw invalid(`Maximum of ${MAX_RECIPIENTS} recipients allowed per message (To, Cc and Bcc together); this one has ${recipients}.`);
+  if (recipients > maxRecipients) throw invalid(`Maximum of ${maxRecipients} recipients allowed per message (To, Cc and Bcc together); this one has ${recipients}.`);
   const replyTo = addressesOf(text(body.ReplyTo));
   const headers = Array.isArray(body.Headers)
     ? body.Headers.map((h: unknown) => {
@@ -110,7 +110,7 @@ export async function postmarkRoutes(app: App, deps: AppDeps): Promise<void> {
   for (const [path, templated] of [['/email', false], ['/email/withTemplate', true]] as const) {
     app.post(path, { ...options, schema: { summary: `Postmark ${path}`, tags: ['provider APIs'] } }, async (request) => {
       const { key, inbox } = keyInbox(request);
-      const mail = mailOf(request.body, templated);
+      const mail = mailOf(request.body, templated, capture.recipientLimit(MAX_RECIPIENTS));
       const stored = capture.store(await build(mail), inbox, key, request);
       return answer(mail, stored.id);
     });
@@ -124,7 +124,7 @@ export async function postmarkRoutes(app: App, deps: AppDeps): Promise<void> {
     const results: Json[] = [];
     for (const body of messages) {
       try {
-        const mail = mailOf(body, templated);
+        const mail = mailOf(body, templated, capture.recipientLimit(MAX_RECIPIENTS));
         results.push(answer(mail, capture.store(await build(mail), inbox, key, request).id));
       } catch (error) {
         if (!(error instanceof ApiRejection)) throw error;
