@@ -14,7 +14,7 @@ import { parseMcpArgs } from '../server/integrations/mcp/cli.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-const TOOLS = ['delete_messages', 'get_links', 'get_message', 'list_inboxes', 'search_messages', 'wait_for_message'];
+const TOOLS = ['delete_messages', 'get_codes', 'get_links', 'get_message', 'list_inboxes', 'search_messages', 'wait_for_message'];
 
 interface ToolAnswer {
   text: string;
@@ -39,6 +39,7 @@ function signUpMail(to: string): Buffer {
       'Content-Type: text/plain',
       '',
       'Welcome! Confirm: https://app.test/confirm?token=abc123',
+      'Your verification code is 482913.',
       '--b',
       'Content-Type: text/html',
       '',
@@ -84,6 +85,10 @@ function flow(connect: () => Promise<{ client: Client; server: TestServer }>): v
     const links = await call(client, 'get_links', { id });
     assert.equal(links.isError, false);
     assert.match(links.text, /1\. "https:\/\/app\.test\/confirm\?token=abc123"/);
+
+    const codes = await call(client, 'get_codes', { id });
+    assert.equal(codes.isError, false, codes.text);
+    assert.match(codes.text, /1\. "482913" in ".*verification code is 482913/);
 
     const message = await call(client, 'get_message', { id });
     assert.equal(message.isError, false);

@@ -4,7 +4,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
-import type { MessageSummaryWire, MessageWire } from '../../http/schemas.js';
+import type { CodeWire, MessageSummaryWire, MessageWire } from '../../http/schemas.js';
 import { htmlToText } from '../../mail/scan.js';
 import { ApiUnreachable, type ApiAnswer, type MailpenApi } from './api.js';
 import { addresses, address, bodyBlock, envelopeLine, quote, summaryLine, UNTRUSTED_NOTE } from './format.js';
@@ -54,7 +54,7 @@ export function createMcpServer(api: MailpenApi, version: string): McpServer {
     {
       instructions:
         'Mailpen is a fake SMTP server that caught the mail an application under development sent. ' +
-        'Find mail with search_messages or wait_for_message, read it with get_message and get_links. ' +
+        'Find mail with search_messages or wait_for_message, read it with get_message, get_links and get_codes. ' +
         UNTRUSTED_NOTE,
     },
   );
@@ -187,6 +187,28 @@ export function createMcpServer(api: MailpenApi, version: string): McpServer {
         const lines = [`${links.length} link${links.length === 1 ? '' : 's'} in message ${id} (untrusted: from the mail, as JSON strings):`];
         links.slice(0, MAX_LINKS).forEach((l, i) => lines.push(`${i + 1}. ${quote(l, 2000)}`));
         if (links.length > MAX_LINKS) lines.push(`${links.length - MAX_LINKS} more not shown.`);
+        return text(lines.join('\n'));
+      }),
+  );
+
+  server.registerTool(
+    'get_codes',
+    {
+      title: 'One-time codes in a message',
+      description:
+        'Lists the one-time codes of one message (sign-up, login, 2FA, password reset: 4 to 8 digits, or short codes beside ' +
+        'words such as code, OTP, PIN), in order, each with the words around it.',
+      inputSchema: { id: Id },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    ({ id }) =>
+      guarded(async () => {
+        const answer = await api.call('GET', `/messages/${encodeURIComponent(id)}/codes`);
+        if (!ok(answer)) return refusal(answer, `no codes for ${quote(id, 64)}`);
+        const { codes } = answer.body as { codes: CodeWire[] };
+        if (codes.length === 0) return text(`Message ${id} has no one-time code.`);
+        const lines = [`${codes.length} code${codes.length === 1 ? '' : 's'} in message ${id} (untrusted: from the mail, as JSON strings):`];
+        codes.slice(0, MAX_LINKS).forEach((c, i) => lines.push(`${i + 1}. ${quote(c.code, 64)} in ${quote(c.context, 200)}`));
         return text(lines.join('\n'));
       }),
   );
