@@ -51,6 +51,12 @@ export interface Config {
   maxEventClients: number;
   /** Concurrent pending GET /api/wait requests; 0: no limit. */
   maxWaits: number;
+  /** Concurrent HTTP connections, event-stream clients included; 0: no limit. */
+  maxHttpConnections: number;
+  /** Milliseconds an HTTP connection may stay silent (no request started, or nothing sent or read). */
+  httpIdleTimeout: number;
+  /** Inboxes that may exist at once: each is in every counts frame and every inbox list. */
+  maxInboxes: number;
   /** Where a new message is POSTed (server/integrations/webhooks.ts); empty: Mailpen connects nowhere. */
   webhookUrls: readonly string[];
   /** Key of the HMAC-SHA256 signature header on each webhook POST; null: unsigned. */
@@ -228,6 +234,9 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> }[keyof Config][] = [
   },
   { key: 'maxEventClients', env: 'MAILPEN_MAX_EVENT_CLIENTS', flag: '--max-event-clients', default: '200', accepts: 'count', help: 'concurrent event-stream clients (503 at the upgrade above it; 0: no limit)', parse: parseCount },
   { key: 'maxWaits', env: 'MAILPEN_MAX_WAITS', flag: '--max-waits', default: '1000', accepts: 'count', help: 'concurrent GET /api/wait requests (503 above it; 0: no limit)', parse: parseCount },
+  { key: 'maxHttpConnections', env: 'MAILPEN_MAX_HTTP_CONNECTIONS', flag: '--max-http-connections', default: '500', accepts: 'count', help: 'concurrent HTTP connections, event-stream clients included (closed at once above it, and logged; 0: no limit)', parse: parseCount },
+  { key: 'httpIdleTimeout', env: 'MAILPEN_HTTP_IDLE_TIMEOUT', flag: '--http-idle-timeout', default: '60s', accepts: 'duration', help: 'an HTTP connection silent this long is closed (a pending /api/wait is not silent)', parse: parseDuration },
+  { key: 'maxInboxes', env: 'MAILPEN_MAX_INBOXES', flag: '--max-inboxes', default: '1000', accepts: 'count', help: 'inboxes at once; mail for a new inbox past it is refused (SMTP 452 at AUTH or DATA, API 400; 0: no limit)', parse: parseCount },
   {
     key: 'webhookUrls', env: 'MAILPEN_WEBHOOK_URLS', flag: '--webhook-urls', default: '', accepts: 'url,...',
     help: 'http(s) URLs that get a POST of each new message\'s summary (JSON); the only connections Mailpen makes; none when empty', parse: parseWebhookUrls,

@@ -225,7 +225,7 @@ describe('other web pages against Mailpen', () => {
     await storeIsUntouched();
   });
 
-  it('refuses a rebinding Host over plain HTTP and at the WebSocket upgrade', async () => {
+  it('refuses a rebinding Host with the same 421 over plain HTTP and at the WebSocket upgrade', async () => {
     const status = await new Promise<number>((resolve, reject) => {
       const req = httpRequest({ host: '127.0.0.1', port: mailpen.http.port, path: '/api/messages', headers: { host: `attacker.example:${mailpen.http.port}` } }, (res) => {
         res.resume();
@@ -244,6 +244,6 @@ describe('other web pages against Mailpen', () => {
       });
       ws.on('error', () => undefined);
     });
-    assert.equal(upgrade, 403);
+    assert.equal(upgrade, 421);
   });
 });

@@ -270,9 +270,9 @@ describe('event stream', () => {
   });
 
   test('drops a client that stops answering pings', async () => {
-    const hub = new EventHub(server.store, createLogger({ logLevel: 'silent', logFormat: 'json' }), { allowedOrigins: [], heartbeatMs: 50 });
+    const hub = new EventHub(server.store, createLogger({ logLevel: 'silent', logFormat: 'json' }), { heartbeatMs: 50 });
     const http = createServer();
-    http.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
+    http.on('upgrade', (req, socket, head) => hub.accept(req, socket, head, new URL(req.url ?? '/', 'http://127.0.0.1')));
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/api/events`;
     try {

@@ -8,13 +8,12 @@ import { WebSocketServer, WebSocket } from 'ws';
 import type { Logger } from '../log.js';
 import type { MessageStore, StoreEvent } from '../store/store.js';
 import type { ChangeEvent, Counts, MailpenEvent, MessageRef } from './vocabulary.js';
-import { isAllowedOrigin } from './origin.js';
+import type { UpgradeTarget } from '../http/upgrade-gate.js';
+import type { Refusal } from '../http/security.js';
 
 export const EVENTS_PATH = '/api/events';
 
 export interface HubOptions {
-  /** Origins allowed besides the UI's own (MAILPEN_ALLOWED_ORIGINS). */
-  allowedOrigins: readonly string[];
   /** Changes kept for clients that resume; older ones get a resync. */
   replay?: number;
   /**
@@ -33,11 +32,6 @@ export interface HubOptions {
   countsDelayMs?: number;
   /** Concurrent clients (MAILPEN_MAX_EVENT_CLIENTS); 503 at the upgrade above it; 0: no limit. */
   maxClients?: number;
-  /**
-   * Checks credentials at the upgrade, before any WebSocket exists; returns a refusal or null.
-   * The HTTP edge passes the same check its API routes use.
-   */
-  authorize?: (req: IncomingMessage) => { status: 401 | 403; message: string } | null;
 }
 
 const DEFAULTS = {
@@ -47,7 +41,6 @@ const DEFAULTS = {
   resumeWindowMs: 5 * 60_000,
   countsDelayMs: 200,
   maxClients: 0,
-  authorize: () => null,
 };
 
 /** The client never needs to say more than a short resume frame. */
@@ -66,7 +59,7 @@ interface Recorded {
   frame: string;
 }
 
-export class EventHub {
+export class EventHub implements UpgradeTarget {
   readonly epoch = randomBytes(6).toString('base64url');
   readonly #store: MessageStore;
   readonly #log: Logger;
@@ -85,7 +78,7 @@ export class EventHub {
   #lastClientLeftAt = -Infinity;
   #closed = false;
 
-  constructor(store: MessageStore, log: Logger, options: HubOptions) {
+  constructor(store: MessageStore, log: Logger, options: HubOptions = {}) {
     this.#store = store;
     this.#log = log;
     this.#options = { ...DEFAULTS, ...options };
@@ -102,31 +95,23 @@ export class EventHub {
   }
 
   /**
-   * The HTTP server's 'upgrade' handler for the events path. Refuses foreign origins with 403
-   * before any WebSocket is made. Returns false for other paths, which are not the hub's.
+   * Takes an upgrade the gate (server/http/upgrade-gate.ts) admitted: Host, Origin and credentials
+   * are checked there. Says why not when its parameters are bad, it is full, or it is closing.
    */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    const url = new URL(req.url ?? '/', 'http://mailpen.invalid');
-    if (url.pathname !== EVENTS_PATH) return false;
-    if (this.#closed) return refuse(socket, 503, 'the server is shutting down'), true;
-    if (!isAllowedOrigin(header(req, 'origin'), header(req, 'host'), this.#options.allowedOrigins)) {
-      this.#log.warn({ origin: header(req, 'origin') }, 'event stream refused a foreign origin');
-      return refuse(socket, 403, 'this Origin may not open the event stream; see MAILPEN_ALLOWED_ORIGINS'), true;
-    }
-    const denied = this.#options.authorize(req);
-    if (denied) return refuse(socket, denied.status, denied.message), true;
+  accept(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Refusal | null {
+    if (this.#closed) return { statusCode: 503, message: 'the server is shutting down' };
     if (this.#options.maxClients > 0 && this.#clients.size >= this.#options.maxClients) {
-      return refuse(socket, 503, 'too many event-stream clients; see MAILPEN_MAX_EVENT_CLIENTS'), true;
+      return { statusCode: 503, message: 'too many event-stream clients; see MAILPEN_MAX_EVENT_CLIENTS' };
     }
     const sinceParam = url.searchParams.get('since');
     if (sinceParam !== null && !/^\d{1,15}$/.test(sinceParam)) {
-      return refuse(socket, 400, 'since must be the seq of the last event received (a whole number)'), true;
+      return { statusCode: 400, message: 'since must be the seq of the last event received (a whole number)' };
     }
     const since = sinceParam === null ? null : Number(sinceParam);
     const epoch = url.searchParams.get('epoch');
     const inbox = url.searchParams.get('inbox') || null;
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, inbox, since, epoch));
-    return true;
+    return null;
   }
 
   /** Closes every socket (1001, going away) and stops listening to the store. */
@@ -326,18 +311,4 @@ function forInbox(event: ChangeEvent, inbox: string): ChangeEvent | null {
       // Every client gets all counts: the inbox switcher shows every inbox.
       return event;
   }
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function refuse(socket: Duplex, status: 400 | 401 | 403 | 503, message: string): void {
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 503: 'Service Unavailable' }[status];
-  const body = JSON.stringify({ statusCode: status, error: reason, message });
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
 }

@@ -7,7 +7,9 @@ import type { Logger } from '../log.js';
 import type { MessageStore } from '../store/store.js';
 import { healthRoutes } from './routes/health.js';
 import { attachEventStream } from './routes/events.js';
-import { security, admitUpgrade } from './security.js';
+import { security } from './security.js';
+import { gateUpgrades } from './upgrade-gate.js';
+import { EVENTS_PATH } from '../events/hub.js';
 import { openApiDocs } from './routes/docs.js';
 import { messageRoutes } from './routes/messages.js';
 import { messageContentRoutes } from './routes/message-content.js';
@@ -59,11 +61,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // body cannot hold a connection forever (408). It does not cut answers that take long: a
     // 60 s long-poll (/api/wait) is unaffected (checked with Node 20). A 50 MB upload needs 0.4 MB/s.
     requestTimeout: 120_000,
+    // A connection silent this long is closed (socket inactivity), and so is a kept-alive one with
+    // no next request: one client cannot hold descriptors forever. /api/wait lengthens it for its
+    // own connection while it waits.
+    connectionTimeout: deps.config.httpIdleTimeout,
+    keepAliveTimeout: Math.min(deps.config.httpIdleTimeout, 72_000),
     // Errors fastify raises before routing (a path that is not valid percent-encoding) never reach
     // setErrorHandler; without this they answer fastify's own shape, with a `code` and no handler.
     frameworkErrors: errorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  limitConnections(app, deps);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
 
@@ -84,7 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // SendGrid, Postmark, Mailgun, SES and Resend send APIs on /sendgrid, /postmark... (providers/).
   await app.register(providerRoutes, deps);
   // One store subscription for every long-poll; they are answered (503) before the server stops.
-  const waiters = new Waiters(deps.store);
+  const waiters = new Waiters(deps.store, deps.config.maxWaits);
   app.addHook('preClose', async () => waiters.close());
   closeUnusedConnectionsOnClose(app);
   await app.register(waitRoutes, { ...api, waiters });
@@ -95,13 +103,32 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(mcpRoutes, { ...deps, root: app });
   // The inbox page at / (last: its page fallback answers only what no route above claims).
   await app.register(uiRoutes);
-  attachEventStream(app, {
-    ...deps,
-    // The upgrade never reaches fastify's hooks: the same Host and credentials check, there.
-    authorize: (req) => {
-      const refusal = admitUpgrade(req, deps.config);
-      return refusal && { status: refusal.statusCode === 401 ? 401 : 403, message: refusal.message };
-    },
-  });
+  const hub = attachEventStream(app, deps);
+  // Upgrades never reach fastify's hooks: the gate asks the same questions of them.
+  gateUpgrades(app.server, deps.config, deps.log.child({ edge: 'http' }), new Map([[EVENTS_PATH, hub]]));
   return app;
+}
+
+/** Seconds between two warnings about refused connections. */
+const DROP_WARNING_INTERVAL_MS = 10_000;
+
+/**
+ * At most MAILPEN_MAX_HTTP_CONNECTIONS at once (Node closes any past it as it arrives), and
+ * never unnoticed: a warning says how many were refused, at most every 10 s.
+ */
+function limitConnections(app: App, { config, log }: AppDeps): void {
+  if (config.maxHttpConnections === 0) return;
+  app.server.maxConnections = config.maxHttpConnections;
+  let dropped = 0;
+  let timer: NodeJS.Timeout | null = null;
+  app.server.on('drop', () => {
+    dropped++;
+    if (timer) return;
+    log.warn({ limit: config.maxHttpConnections }, 'HTTP connection limit reached (MAILPEN_MAX_HTTP_CONNECTIONS); new connections are closed');
+    timer = setTimeout(() => {
+      timer = null;
+      if (dropped > 1) log.warn({ dropped, limit: config.maxHttpConnections }, 'HTTP connections refused at the limit in the last 10 s');
+      dropped = 0;
+    }, DROP_WARNING_INTERVAL_MS).unref();
+  });
 }

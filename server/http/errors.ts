@@ -1,5 +1,6 @@
 // One error shape for every route: { error, message, statusCode }. Client mistakes get a 4xx that
 // says what is wrong; anything else is logged and answered 500 without its details.
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 
@@ -22,24 +23,9 @@ export class HttpError extends Error {
   }
 }
 
-const NAMES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  408: 'Request Timeout',
-  413: 'Payload Too Large',
-  414: 'URI Too Long',
-  415: 'Unsupported Media Type',
-  421: 'Misdirected Request',
-  426: 'Upgrade Required',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
 
 export function errorBody(statusCode: number, message: string): { statusCode: number; error: string; message: string } {
-  return { statusCode, error: NAMES[statusCode] ?? 'Error', message };
+  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
 }
 
 export function errorHandler(error: FastifyError | HttpError, request: FastifyRequest, reply: FastifyReply): void {

@@ -17,19 +17,21 @@
 // 5. Security headers on every answer (a CSP with no inline script, nosniff, no referrer,
 //    no framing by others), without replacing a CSP a route set for itself.
 //
-// The event stream's WebSocket upgrade never reaches fastify's hooks, so `admitUpgrade` gives
-// the same Host and auth answer for a raw upgrade request.
+// Each decision is made on the route that matched, never on the URL's text: the router decodes
+// percent-encoding, so a check of the raw string let `/%61pi/wait` through as a "page" while the
+// router served /api/wait. The event stream's WebSocket upgrade never reaches fastify's hooks;
+// server/http/upgrade-gate.ts asks the same questions of it, with the same answers.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Duplex } from 'node:stream';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { FastifyReply } from 'fastify';
 import type { Config } from '../config.js';
 import type { App, AppDeps } from './app.js';
 import { errorBody } from './errors.js';
-import { normalizeOrigin } from '../events/origin.js';
+import { header, isConfiguredOrigin, isOwnOrigin, normalizeOrigin } from './origin.js';
 
-export type SecurityConfig = Pick<Config, 'http' | 'allowedHosts' | 'allowedOrigins' | 'uiAuth' | 'apiToken' | 'maxWaits'>;
+export type SecurityConfig = Pick<Config, 'http' | 'allowedHosts' | 'allowedOrigins' | 'uiAuth' | 'apiToken'>;
 
 /** Why a request is refused: the status, a message for a person, and headers to send with it. */
 export interface Refusal {
@@ -38,11 +40,11 @@ export interface Refusal {
   headers?: Record<string, string>;
 }
 
-/** Paths that answer without credentials: the container health check has none. */
-const OPEN_PATHS = new Set(['/healthz']);
+/** Routes that answer without credentials: the container health check has none. */
+const OPEN_ROUTES = new Set(['/healthz']);
 
 /** The one resource other origins may embed: a part, as the sandboxed mail frame shows cid: images. */
-const PART_PATH = /^\/api\/messages\/[^/]+\/parts\/[^/]+$/;
+const PART_ROUTE = '/api/messages/:id/parts/:partId';
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -115,27 +117,21 @@ export function hostAllowed(host: string | undefined, config: Pick<SecurityConfi
   return config.allowedHosts.includes(name);
 }
 
-/** Whether an Origin header names the server the request was sent to (the UI's own pages). */
-function isOwnOrigin(origin: string, host: string | undefined): boolean {
-  const asked = normalizeOrigin(origin);
-  if (asked === null || host === undefined || host === '') return false;
-  // Behind a TLS proxy the scheme we see differs from the browser's: compare host and port only.
-  return normalizeOrigin(`${new URL(asked).protocol}//${host}`) === asked;
+/**
+ * Whether a route (the router's pattern, as `request.routeOptions.url` gives it; undefined when no
+ * route matched) is a page a navigation from another site may open: the UI and the API docs,
+ * never an API route.
+ */
+function isPageRoute(route: string | undefined): boolean {
+  return route !== undefined && (!route.startsWith('/api/') || route === '/api/docs' || route.startsWith('/api/docs/'));
 }
 
-function isConfiguredOrigin(origin: string | undefined, allowed: readonly string[]): boolean {
-  if (origin === undefined || allowed.length === 0) return false;
-  const o = normalizeOrigin(origin);
-  return o !== null && allowed.includes(o);
-}
-
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** Refuses requests a third-party page made the browser send. Null when the request may go on. */
-export function crossSiteRefusal(method: string, path: string, headers: IncomingHttpHeaders, allowedOrigins: readonly string[]): Refusal | null {
+/**
+ * Refuses requests a third-party page made the browser send. Null when the request may go on.
+ * `route` is the pattern of the route that matched (undefined for none): decided on that, an
+ * encoding of the path cannot turn an API route into a page.
+ */
+export function crossSiteRefusal(method: string, route: string | undefined, headers: IncomingHttpHeaders, allowedOrigins: readonly string[]): Refusal | null {
   const origin = header(headers, 'origin');
   if (isConfiguredOrigin(origin, allowedOrigins)) return null;
   const site = header(headers, 'sec-fetch-site');
@@ -157,8 +153,8 @@ export function crossSiteRefusal(method: string, path: string, headers: Incoming
     // Both only where they are meant to land: anywhere else, how long the answer took is itself
     // a read (an <img> or <iframe> on /api/wait?q=... returns at once when a message matches and
     // after the timeout when none does: a page could read reset tokens a character at a time).
-    if (mode === 'navigate' && (!path.startsWith('/api/') || path.startsWith('/api/docs'))) return null;
-    if (dest === 'image' && PART_PATH.test(path)) return null;
+    if (mode === 'navigate' && isPageRoute(route)) return null;
+    if (dest === 'image' && route === PART_ROUTE) return null;
     return { statusCode: 403, message: `${site} ${mode ?? 'request'} refused: other sites may not read Mailpen (see MAILPEN_ALLOWED_ORIGINS)` };
   }
   return null;
@@ -196,7 +192,7 @@ export function credentialsValid(authorization: string | undefined, config: Pick
   return false;
 }
 
-function authRefusal(config: Pick<SecurityConfig, 'uiAuth' | 'apiToken'>): Refusal {
+export function authRefusal(config: Pick<SecurityConfig, 'uiAuth' | 'apiToken'>): Refusal {
   // Basic first: it is what makes a browser show its login prompt.
   const challenge = config.uiAuth.size > 0 ? 'Basic realm="Mailpen", charset="UTF-8"' : 'Bearer realm="Mailpen"';
   return {
@@ -210,37 +206,11 @@ function authRefusal(config: Pick<SecurityConfig, 'uiAuth' | 'apiToken'>): Refus
   };
 }
 
-function hostRefusal(host: string | undefined): Refusal {
+export function hostRefusal(host: string | undefined): Refusal {
   return {
     statusCode: 421,
     message: `Host "${(host ?? '').slice(0, 100)}" is not served here (DNS-rebinding protection); use localhost, an IP address, or add the name to MAILPEN_ALLOWED_HOSTS`,
   };
-}
-
-/**
- * The Host and auth answer for a WebSocket upgrade (fastify's hooks do not run for it). The
- * Origin check at the upgrade is the event stream's own (server/events/origin.ts).
- */
-export function admitUpgrade(request: { url?: string | undefined; headers: IncomingHttpHeaders }, config: SecurityConfig): Refusal | null {
-  const host = header(request.headers, 'host');
-  if (!hostAllowed(host, config)) return hostRefusal(host);
-  if (authRequired(config) && !credentialsValid(header(request.headers, 'authorization'), config)) return authRefusal(config);
-  return null;
-}
-
-const STATUS_TEXT: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 421: 'Misdirected Request', 503: 'Service Unavailable' };
-
-/** Answers a refused upgrade on the raw socket with the same JSON error shape, then closes it. */
-export function refuseUpgrade(socket: Duplex, refusal: Refusal): void {
-  const body = JSON.stringify(errorBody(refusal.statusCode, refusal.message));
-  const lines = [
-    `HTTP/1.1 ${refusal.statusCode} ${STATUS_TEXT[refusal.statusCode] ?? 'Error'}`,
-    'Content-Type: application/json; charset=utf-8',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    'Connection: close',
-    ...Object.entries(refusal.headers ?? {}).map(([k, v]) => `${k}: ${v}`),
-  ];
-  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
 }
 
 function send(reply: FastifyReply, refusal: Refusal): FastifyReply {
@@ -252,16 +222,22 @@ const CORS_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
 /** Preflight answers may be cached this many seconds. */
 const CORS_MAX_AGE = '600';
 
-export async function security(app: App, { config }: AppDeps): Promise<void> {
-  const waits = { active: 0 };
-  const holdingWait = new WeakSet<FastifyRequest>();
-  const releaseWait = (request: FastifyRequest): void => {
-    if (holdingWait.delete(request)) waits.active--;
-  };
+/**
+ * A request target that is not a path (the absolute form `GET http://evil.test/api/messages`,
+ * meant for proxies, or `*`) names another server or none; nothing here answers it.
+ */
+export function targetRefusal(url: string): Refusal | null {
+  return url.startsWith('/') ? null : { statusCode: 400, message: 'the request target must be a path (this is not a proxy)' };
+}
 
+/** The checks every route shares; registered before any route, applied to all (fastify-plugin). */
+export const security = fp(async function security(app: App, { config }: AppDeps): Promise<void> {
   app.addHook('onRequest', async (request, reply) => {
-    const path = request.url.split('?', 1)[0]!;
     const headers = request.headers;
+    const target = targetRefusal(request.url);
+    if (target) return send(reply, target);
+    const path = request.url.split('?', 1)[0]!;
+    const route = request.routeOptions.url;
     const host = header(headers, 'host');
     if (!hostAllowed(host, config)) return send(reply, hostRefusal(host));
 
@@ -282,26 +258,14 @@ export async function security(app: App, { config }: AppDeps): Promise<void> {
       }
     }
 
-    const crossSite = crossSiteRefusal(request.method, request.url.split('?')[0]!, headers, config.allowedOrigins);
+    const crossSite = crossSiteRefusal(request.method, route, headers, config.allowedOrigins);
     if (crossSite) return send(reply, crossSite);
 
-    if (!OPEN_PATHS.has(path) && authRequired(config) && !credentialsValid(header(headers, 'authorization'), config)) {
+    if (!(route !== undefined && OPEN_ROUTES.has(route) && OPEN_ROUTES.has(path)) && authRequired(config) && !credentialsValid(header(headers, 'authorization'), config)) {
       return send(reply, authRefusal(config));
-    }
-
-    // Each pending wait is cheap, but not free: a runaway test loop must get an answer, not an OOM.
-    // By the matched route, not the URL text, so /api/w%61it cannot slip past the count.
-    if (request.routeOptions.url === '/api/wait' && config.maxWaits > 0) {
-      if (waits.active >= config.maxWaits) {
-        return send(reply, { statusCode: 503, message: `too many pending waits (${config.maxWaits}, MAILPEN_MAX_WAITS); retry when some have finished` });
-      }
-      waits.active++;
-      holdingWait.add(request);
     }
     return undefined;
   });
-  app.addHook('onResponse', async (request) => releaseWait(request));
-  app.addHook('onRequestAbort', async (request) => releaseWait(request));
 
   app.addHook('onSend', async (request, reply, payload) => {
     if (!reply.hasHeader('content-security-policy')) {
@@ -312,7 +276,4 @@ export async function security(app: App, { config }: AppDeps): Promise<void> {
     void reply.header('x-content-type-options', 'nosniff');
     return payload;
   });
-}
-
-// Hooks added here must apply to every route, not only to routes registered inside this plugin.
-Object.assign(security, { [Symbol.for('skip-override')]: true });
+});

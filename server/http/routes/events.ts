@@ -1,12 +1,11 @@
-// GET /api/events: the live event stream (a WebSocket). fastify does not see upgrades, so the hub
-// takes them from the app's own http.Server; a plain GET (no upgrade) gets a 426 that says how
-// to connect, and documents the stream in the OpenAPI description. The hub closes with the app.
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
+// GET /api/events: the live event stream (a WebSocket). fastify does not see upgrades: the gate
+// (server/http/upgrade-gate.ts) admits them and hands this path's sockets to the hub. A plain
+// GET (no upgrade) gets a 426 that says how to connect, and documents the stream in the OpenAPI
+// description. The hub closes with the app.
 import { Type } from '@sinclair/typebox';
 import type { App, AppDeps } from '../app.js';
 import { errorBody, ErrorBody } from '../errors.js';
-import { EventHub, EVENTS_PATH, type HubOptions } from '../../events/hub.js';
+import { EventHub, EVENTS_PATH } from '../../events/hub.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,34 +14,15 @@ declare module 'fastify' {
   }
 }
 
-export interface EventsRouteOptions extends AppDeps {
-  /** Credentials check at the upgrade (the same as the API's); none when absent. */
-  authorize?: HubOptions['authorize'];
-}
-
 /**
  * Attaches the stream to the root app (not an encapsulated plugin): the upgrade listener and the
  * close hook belong to the whole server, and `app.events` is visible to everyone.
  */
-export function attachEventStream(app: App, deps: EventsRouteOptions): EventHub {
-  const hub = new EventHub(deps.store, deps.log.child({ edge: 'events' }), {
-    allowedOrigins: deps.config.allowedOrigins,
-    maxClients: deps.config.maxEventClients,
-    ...(deps.authorize ? { authorize: deps.authorize } : {}),
-  });
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    if (hub.handleUpgrade(req, socket, head)) return;
-    // An upgrade nobody else handles would hang; answer it.
-    if (app.server.listenerCount('upgrade') === 1) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    }
-  };
-  app.server.on('upgrade', onUpgrade);
-  // preClose, not onClose: the http server's close waits for upgraded sockets to end.
-  app.addHook('preClose', async () => {
-    app.server.off('upgrade', onUpgrade);
-    await hub.close();
-  });
+export function attachEventStream(app: App, deps: AppDeps): EventHub {
+  const hub = new EventHub(deps.store, deps.log.child({ edge: 'events' }), { maxClients: deps.config.maxEventClients });
+  // preClose, not onClose: the http server's close waits for upgraded sockets to end. From then
+  // on the hub refuses upgrades (503).
+  app.addHook('preClose', async () => hub.close());
 
   app.get(
     EVENTS_PATH,

@@ -71,12 +71,20 @@ export async function waitRoutes(app: App, { store, waiters }: AppDeps & { waite
       }, sel.inbox);
       if (found) return answer(store, found, include);
 
+      // A wait is silent for up to its timeout: longer than the connection idle timeout allows.
+      // (The connection keeps the longer timeout for the rest of its life: another wait is likely.)
+      const idle = request.raw.socket.timeout ?? 0;
+      if (idle > 0 && idle < timeout * 1000 + 5000) request.raw.socket.setTimeout(timeout * 1000 + 5000);
       const outcome = await waiters.wait(accepts, timeout * 1000, reply.raw);
       switch (outcome.kind) {
         case 'message':
           return answer(store, outcome.message, include);
         case 'timeout':
           throw new HttpError(408, `no matching message arrived within ${timeout} s`);
+        case 'full':
+          return reply
+            .code(503)
+            .send(errorBody(503, `too many pending waits (${waiters.max}, MAILPEN_MAX_WAITS); retry when some have finished`));
         case 'closing':
           // Sent as is: the error handler hides the reason of a 5xx, and this one is not a fault.
           return reply.code(503).send(errorBody(503, 'the server is shutting down; retry against the next one'));

@@ -1,4 +1,6 @@
-// Which web pages may open the event stream. A browser lets any page open a WebSocket to any
+import type { IncomingHttpHeaders } from 'node:http';
+
+// Which web pages may call the API or open the event stream. A browser lets any page open a WebSocket to any
 // host and only says who is asking in the Origin header; without this check any site a developer
 // visits could read their captured mail live (cross-site WebSocket hijacking, Mailpit's
 // CVE-2026-22689). Non-browser clients send no Origin and are let through: they are not
@@ -22,10 +24,26 @@ export function normalizeOrigin(value: string): string | null {
  */
 export function isAllowedOrigin(origin: string | undefined, host: string | undefined, allowed: readonly string[]): boolean {
   if (origin === undefined) return true;
+  return isConfiguredOrigin(origin, allowed) || isOwnOrigin(origin, host);
+}
+
+/** Whether an Origin header names the server the request was sent to (the UI's own pages). */
+export function isOwnOrigin(origin: string, host: string | undefined): boolean {
   const asked = normalizeOrigin(origin);
-  if (asked === null) return false;
-  if (allowed.includes(asked)) return true;
-  if (host === undefined || host === '') return false;
-  // Same scheme as the origin, so http://h and Host "h:80" compare equal.
+  if (asked === null || host === undefined || host === '') return false;
+  // Behind a TLS proxy the scheme we see differs from the browser's: compare host and port only.
   return normalizeOrigin(`${new URL(asked).protocol}//${host}`) === asked;
+}
+
+/** Whether an Origin header is one of MAILPEN_ALLOWED_ORIGINS. */
+export function isConfiguredOrigin(origin: string | undefined, allowed: readonly string[]): boolean {
+  if (origin === undefined || allowed.length === 0) return false;
+  const o = normalizeOrigin(origin);
+  return o !== null && allowed.includes(o);
+}
+
+/** One header's value; the first when a client repeated it. */
+export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
 }
