@@ -6,13 +6,16 @@
 // The tarball is unpacked as npm installs a package (its files under node_modules/mailpen), not
 // with `npm install`: that would resolve the server's twenty runtime dependencies from the
 // registry, which a test must not need. The client entries need none of them, and this proves it:
-// only @playwright/test (the playwright entry's peer dependency) is linked in beside it.
+// only @playwright/test (the playwright entry's peer dependency) is linked in beside it. The
+// README's node:test snippet runs there as written, and its Playwright snippet is type-checked.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, mkdir, rm, writeFile, symlink, stat, readdir } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, writeFile, symlink, stat, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -51,6 +54,14 @@ after(async () => {
   if (dir && !process.env.MAILPEN_TEST_KEEP) await rm(dir, { recursive: true, force: true });
 });
 
+/** A code block of the README's toolkit section, as written. */
+async function readmeSnippet(lang: string): Promise<string> {
+  const section = (await readFile(join(ROOT, 'README.md'), 'utf8')).split('## The test toolkit')[1]!.split('\n## ')[0]!;
+  const m = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(section);
+  assert.ok(m, `the README's toolkit section has a ${lang} snippet`);
+  return m[1]!;
+}
+
 describe('the packed package in a fresh project', () => {
   it('holds the built client entries and not the sources or tests', async () => {
     const files = await readdir(join(project, 'node_modules/mailpen/dist/client'));
@@ -83,8 +94,21 @@ test('only the exported entries can be imported', async () => {
 });
 `,
     );
-    const { stdout } = await run(process.execPath, ['--test', 'mail.test.mjs'], { cwd: project, env: { ...process.env, NODE_TEST_CONTEXT: undefined, MAILPEN_URL: server.httpUrl } });
-    assert.match(stdout, /# pass 2\n# fail 0/);
+    // The README's node:test snippet as written, with signUp standing in for the application: it
+    // sends over SMTP (nodemailer, from this repository) with the settings the inbox handed out.
+    const nodemailer = pathToFileURL(createRequire(import.meta.url).resolve('nodemailer')).href;
+    await writeFile(
+      join(project, 'readme.test.mjs'),
+      `const { default: nodemailer } = await import(${JSON.stringify(nodemailer)});
+async function signUp(to, smtp) {
+  const transport = nodemailer.createTransport(smtp);
+  await transport.sendMail({ from: 'app@example.test', to, subject: 'Confirm your account', text: 'Your code is 123456. Confirm: https://app.test/confirm?t=1' });
+  transport.close();
+}
+${await readmeSnippet('js')}`,
+    );
+    const { stdout } = await run(process.execPath, ['--test', 'mail.test.mjs', 'readme.test.mjs'], { cwd: project, env: { ...process.env, NODE_TEST_CONTEXT: undefined, MAILPEN_URL: server.httpUrl } });
+    assert.match(stdout, /# pass 3\n# fail 0/);
   });
 
   it('type-checks a consumer against the shipped .d.ts alone (no Node types, no server sources)', async () => {
@@ -114,10 +138,11 @@ test('sign-up', async ({ page, inbox }) => {
 });
 `,
     );
+    await writeFile(join(project, 'readme-fixture.ts'), await readmeSnippet('ts'));
     const options = { noEmit: true, strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'] };
     await writeFile(join(project, 'tsconfig.client.json'), JSON.stringify({ compilerOptions: { ...options, types: [] }, files: ['consumer.ts'] }));
     // Playwright's own declarations need Node's; ours are checked by their use above.
-    await writeFile(join(project, 'tsconfig.fixture.json'), JSON.stringify({ compilerOptions: { ...options, skipLibCheck: true }, files: ['fixture.ts'] }));
+    await writeFile(join(project, 'tsconfig.fixture.json'), JSON.stringify({ compilerOptions: { ...options, skipLibCheck: true }, files: ['fixture.ts', 'readme-fixture.ts'] }));
     for (const config of ['tsconfig.client.json', 'tsconfig.fixture.json']) {
       const result = await run(process.execPath, [TSC, '-p', config], { cwd: project }).catch((err: { stdout: string }) => err);
       assert.equal(result.stdout, '', `${config}: ${result.stdout}`);
