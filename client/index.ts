@@ -126,6 +126,11 @@ export interface EventsOptions {
   retryDelay?: number;
 }
 
+/**
+ * How an inbox is made. Today mail reaches an inbox through the SMTP AUTH user; when Mailpen can
+ * also route by recipient (issue 19), an option here and an `address()` on Inbox will hand out
+ * addresses that land in it, without changing what exists.
+ */
 export interface InboxOptions {
   /** The inbox name; default `<prefix>-<random>`, unique across parallel tests. */
   name?: string;
@@ -306,6 +311,8 @@ export class MailpenClient {
           url.searchParams.set('epoch', epoch);
         }
         open = true;
+        // Headers (a token) go as a second argument, which ws and undici (Node 22+) take; a
+        // browser's WebSocket cannot send them: there the page's cookies and origin are what count.
         const ws = Object.keys(this.#headers).length > 0 ? new WebSocketImpl(url.href, { headers: this.#headers }) : new WebSocketImpl(url.href);
         socket = ws;
         ws.onmessage = (m) => {

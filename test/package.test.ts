@@ -143,9 +143,11 @@ test('sign-up', async ({ page, inbox }) => {
     await writeFile(join(project, 'tsconfig.client.json'), JSON.stringify({ compilerOptions: { ...options, types: [] }, files: ['consumer.ts'] }));
     // Playwright's own declarations need Node's; ours are checked by their use above.
     await writeFile(join(project, 'tsconfig.fixture.json'), JSON.stringify({ compilerOptions: { ...options, skipLibCheck: true }, files: ['fixture.ts', 'readme-fixture.ts'] }));
-    for (const config of ['tsconfig.client.json', 'tsconfig.fixture.json']) {
-      const result = await run(process.execPath, [TSC, '-p', config], { cwd: project }).catch((err: { stdout: string }) => err);
-      assert.equal(result.stdout, '', `${config}: ${result.stdout}`);
-    }
+    await Promise.all(
+      ['tsconfig.client.json', 'tsconfig.fixture.json'].map(async (config) => {
+        const result = await run(process.execPath, [TSC, '-p', config], { cwd: project }).catch((err: { stdout: string }) => err);
+        assert.equal(result.stdout, '', `${config}: ${result.stdout}`);
+      }),
+    );
   });
 });
