@@ -23,7 +23,9 @@ async function readForm(request: FastifyRequest): Promise<Form> {
   let data: FormData;
   try {
     // undici's form parser (Node's own fetch): no extra dependency, and the bytes are already in memory.
-    data = await new Response(body, { headers: { 'content-type': request.headers['content-type'] ?? '' } }).formData();
+    // A view of the same bytes, not a copy; a request body is never in shared memory.
+    const bytes = new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.byteLength);
+    data = await new Response(bytes, { headers: { 'content-type': request.headers['content-type'] ?? '' } }).formData();
   } catch (error) {
     throw new ApiRejection(400, `the form could not be read: ${(error as Error).message}`);
   }
