@@ -25,7 +25,25 @@ export const MAX_SUMMARY_ADDRESSES = 1000;
 /** Characters of names and addresses together, per header. */
 export const MAX_SUMMARY_ADDRESS_TEXT = 64 * 1024;
 
-function bounded(list: Address[], header: string, problems: string[]): Address[] {
+/**
+ * Characters of one name or one address. Longer ones are cut, never dropped: a From whose only
+ * address was dropped left a message with no sender, and every list page holding it answered 500.
+ */
+export const MAX_SUMMARY_ADDRESS_PART = 1024;
+
+function cut(a: Address, header: string, problems: string[]): Address {
+  if (a.name.length <= MAX_SUMMARY_ADDRESS_PART && a.address.length <= MAX_SUMMARY_ADDRESS_PART) return a;
+  problems.push(`${header}: a name or address of ${Math.max(a.name.length, a.address.length)} characters; lists and search keep the first ${MAX_SUMMARY_ADDRESS_PART}`);
+  return { name: a.name.slice(0, MAX_SUMMARY_ADDRESS_PART), address: a.address.slice(0, MAX_SUMMARY_ADDRESS_PART) };
+}
+
+function bounded(all: Address[], header: string, problems: string[]): Address[] {
+  let long = false;
+  const list = all.map((a) => {
+    const c = cut(a, long ? '' : header, long ? [] : problems);
+    if (c !== a) long = true;
+    return c;
+  });
   let chars = 0;
   let keep = 0;
   while (keep < list.length && keep < MAX_SUMMARY_ADDRESSES) {
