@@ -88,6 +88,19 @@ describe('findCodes', () => {
     assert.deepEqual(findCodes(text, null), []);
   });
 
+  it('takes no other kind of code for a one-time code', () => {
+    for (const text of [
+      'Our code of conduct (updated 2024) applies to everyone.',
+      'Unicode 15.1 adds 4489 characters.',
+      'Postcode 10115, Berlin.',
+      'The error code 4040 means the card was declined.',
+      'Your code review 4821 is ready.',
+      'Use code SAVE20 at checkout.',
+    ]) {
+      assert.deepEqual(findCodes(text, null), [], text);
+    }
+  });
+
   it('reads codes in HTML entities and non-breaking spaces', () => {
     assert.deepEqual(findCodes(null, '<p>Code&nbsp;de&nbsp;v&eacute;rification&nbsp;: <strong>551087</strong></p>'), [
       { code: '551087', context: 'Code de vérification : 551087' },

@@ -51,15 +51,19 @@ const KEYWORD = new RegExp(
  * Words before "code" that make it something else than a one-time code: a "promo code", a "zip
  * code", a "sort code" is a number the mail shows, not one it sends to prove anything.
  */
+const NOT_A_CODE_AFTER = /^(?:\s+of\s+(?:conduct|practice|ethics|honou?r)|[\s-]*(?:review|base|snippet|block|editor|sample|repository|repo|coverage|signing|quality|style|freeze))(?!\p{L})/iu;
 /** The stem "code" is at the end of a keyword match in these forms. */
 const CODE_STEM = /(?:codes?|kod\p{L}*|kode\p{L}*|c[oó]digos?|codice)$/iu;
-const NOT_A_CODE_WORD = /(?:authori[sz]ation|approval|promo(?:tional)?|discount|coupon|voucher|gift|zip|postal|post|area|country|dial(?:l?ing)?|source|qr|bar|tracking|referral|booking|reservation|product|error|status|colou?r|tax|sort|swift|bank|airport|fare|class|dress|rabatt|gutschein|postleitzahl|promotion(?:nel)?|réduction|descuento|postal)[\s-]*$/iu;
+const NOT_A_CODE_WORD = /(?<!\p{L})(?:uni|en|de|geo|op|short|trans|source|time|qr|authori[sz]ation|approval|promo(?:tional)?|discount|coupon|voucher|gift|zip|postal|post|area|country|dial(?:l?ing)?|source|qr|bar|tracking|referral|booking|reservation|product|error|status|colou?r|tax|sort|swift|bank|airport|fare|class|dress|rabatt|gutschein|postleitzahl|promotion(?:nel)?|réduction|descuento|postal)[\s-]*$/iu;
 
 /**
  * Words that name what a nearby number is when it is not a code: "Order #482913", "card ending
  * in 4242", "call 0800 1234". Checked just before a candidate.
  */
 const LABEL_BEFORE = /(?:order|orders|invoice|receipt|ref|reference|account|acct|customer|member(?:ship)?|ticket|case|tracking|transaction|booking|reservation|item|sku|serial|phone|tel|telephone|fax|mobile|call|room|flight|seat|gate|ending(?: in)?|ends? (?:in|with)|last (?:4|four)|zip|postal|postcode|apt|suite|unit|no|number|nr|id|bestellung|bestellnummer|rechnung|kundennummer|commande|facture|pedido|factura|ordine|заказ|注文番号|订单号|total|subtotal|amount|price|qty|quantity|year|since|page|version|v|model|isbn|flug)\.?\s*(?:number|no\.?|nr\.?|id|#|:)?\s*[#:№]?\s*$/iu;
+
+/** Words of a sale around a candidate make it a discount code, not a one-time code. */
+const DISCOUNT = /(?:at checkout|\d\s?% off|(?<!\p{L})off (?:your|all|orders|everything)|discount|coupon|voucher|rabatt|gutschein|réduction|descuento|sconto|korting)(?!\p{L})/iu;
 
 /** After a candidate: a unit, a currency or a percentage makes it an amount. */
 const UNIT_AFTER = /^\s?(?:%|€|\$|£|¥|usd|eur|gbp|chf|jpy|sek|nok|dkk|pln|kr|zł|руб|円|元|kb|mb|gb|km|kg|mi|ms|px|pt|em|st|nd|rd|th|am|pm|h\b|min\b|mins\b|minutes?|hours?|days?|years?|items?|points?|pts|words?|steps?|people|users?|orders?|reviews?)(?!\p{L})/iu;
@@ -140,6 +144,8 @@ function keywordSpans(text: string): Span[] {
     // what kind of code it is.
     const stem = CODE_STEM.exec(m[0]);
     if (stem && NOT_A_CODE_WORD.test(text.slice(Math.max(0, m.index - 30), m.index) + m[0].slice(0, stem.index))) continue;
+    // "code of conduct", "code review": the words after say it is not a code to type.
+    if (stem && NOT_A_CODE_AFTER.test(text.slice(m.index + m[0].length, m.index + m[0].length + 20))) continue;
     spans.push({ start: m.index, end: m.index + m[0].length });
   }
   return spans;
@@ -156,6 +162,8 @@ function isCode(text: string, span: Span, kind: 'split' | 'digits' | 'mixed', ke
   // Part of a longer run of numbers split by spaces: a phone number, an IBAN, a card number.
   if (/\d[ -]?$/.test(before) || /^[ -]?\d/.test(after)) return false;
   if (kind === 'mixed' && !plausibleMixed(token)) return false;
+  // "Use code SUMMER24 at checkout for 20% off": a discount code, whatever word names it.
+  if (DISCOUNT.test(text.slice(Math.max(0, span.start - 60), span.end + 60))) return false;
 
   const { before: kb, after: ka } = nearestKeywords(text, span, keywords);
   if (kb === null && ka === null) return false;
