@@ -34,7 +34,7 @@ const KEYWORD = new RegExp(
   [
     // "code" and its compounds in English, German, French, Dutch... ("Bestätigungscode")
     String.raw`(?<!\p{L})\p{L}*codes?(?!\p{L})`,
-    String.raw`(?<!\p{L})(?:otp|pin|tan|passcodes?|one[- ]time password|einmalpasswort|engångslösenord)(?!\p{L})`,
+    String.raw`(?<!\p{L})(?:otp|pin|tan|passcodes?|one[- ]time password|einmalpasswort|engångslösenord)(?![\p{L}\p{N}_=])`,
     // Scandinavian, Polish, Turkish, Czech ("engångskod", "kodunuz")
     String.raw`(?<!\p{L})\p{L}*(?:kod|kode|kodu|kodem|kodunuz|koden)(?!\p{L})`,
     // Romance languages
@@ -51,10 +51,12 @@ const KEYWORD = new RegExp(
  * Words before "code" that make it something else than a one-time code: a "promo code", a "zip
  * code", a "sort code" is a number the mail shows, not one it sends to prove anything.
  */
-const NOT_A_CODE_AFTER = /^(?:\s+of\s+(?:conduct|practice|ethics|honou?r)|[\s-]*(?:review|base|snippet|block|editor|sample|repository|repo|coverage|signing|quality|style|freeze))(?!\p{L})/iu;
+/** Compounds of "code" that name something else: "FlateDecode", "bytecode", "Unicode", "Postcode". */
+const COMPOUND_NOT_A_CODE = /(?:de|en|uni|geo|op|short|trans|source|time|qr|bar|post|zip|byte|key|pseudo|machine|micro|hex|country|area|char|en-|de-|re-?en|auto)codes?$/iu;
+const NOT_A_CODE_AFTER = /^(?:\s+of\s+(?:conduct|practice|ethics|honou?r)|\s+(?:section|sec\.|§|title|chapter|art\.|article)|[\s-]*(?:review|base|snippet|block|editor|sample|repository|repo|coverage|signing|quality|style|freeze))(?!\p{L})/iu;
 /** The stem "code" is at the end of a keyword match in these forms. */
 const CODE_STEM = /(?:codes?|kod\p{L}*|kode\p{L}*|c[oó]digos?|codice)$/iu;
-const NOT_A_CODE_WORD = /(?<!\p{L})(?:uni|en|de|geo|op|short|trans|source|time|qr|authori[sz]ation|approval|promo(?:tional)?|discount|coupon|voucher|gift|zip|postal|post|area|country|dial(?:l?ing)?|source|qr|bar|tracking|referral|booking|reservation|product|error|status|colou?r|tax|sort|swift|bank|airport|fare|class|dress|rabatt|gutschein|postleitzahl|promotion(?:nel)?|réduction|descuento|postal)[\s-]*$/iu;
+const NOT_A_CODE_WORD = /(?<!\p{L})(?:authori[sz]ation|autorisatie|autorisierungs?|autorisation|autorización|approval|diagnostic|reply|response|return|exit|http|penal|civil|probate|criminal|commercial|building|vehicle|labou?r|health|promo(?:tional)?|discount|coupon|voucher|gift|zip|postal|post|area|country|dial(?:l?ing)?|source|qr|bar|tracking|referral|booking|reservation|product|error|status|colou?r|tax|sort|swift|bank|airport|fare|class|dress|rabatt|gutschein|postleitzahl|promotion(?:nel)?|réduction|descuento|postal)[\s-]*$/iu;
 
 /**
  * Words that name what a nearby number is when it is not a code: "Order #482913", "card ending
@@ -84,7 +86,7 @@ const MONTH_AFTER = new RegExp(`^,?\\s*(?:${MONTH.source})`, 'iu');
  * ("K7QX2P", "G-482913"), standing as a word of their own. Whether one is a code is decided by
  * its neighbours (isCode).
  */
-const CANDIDATE = /(?<![\p{L}\p{N}_\-+./:,])(?:(\d(?:[ \n]{1,8}\d){3,7})(?![ \n]{0,8}\d)|(\d{3}[ -]\d{3}|\d{4}[ -]\d{4})(?![\p{N}]|[ -]\d)|(\d{4,8})|(?=[\p{L}\p{N}-]*\p{N})(?=[\p{L}\p{N}-]*\p{Lu})([\p{L}\p{N}]{4,10}|\p{Lu}{1,4}-[\p{L}\p{N}]{3,8}))(?![\p{L}\p{N}_]|[.,:/\-]\p{N})/gu;
+const CANDIDATE = /(?<![\p{L}\p{N}_\-+./:,]|[\p{L}\p{N}]\[)(?:(\d(?:[ \n]{1,8}\d){3,7})(?![ \n]{0,8}\d)|(\d{3}[ -]\d{3}|\d{4}[ -]\d{4})(?![\p{N}]|[ -]\d)|(\d{4,8})|(?=[\p{L}\p{N}-]*\p{N})(?=[\p{L}\p{N}-]*\p{Lu})([\p{L}\p{N}]{4,10}|\p{Lu}{1,4}-[\p{L}\p{N}]{3,8}))(?![\p{L}\p{N}_+]|[.,:/\-]\p{N})/gu;
 
 interface Span {
   start: number;
@@ -143,6 +145,7 @@ function keywordSpans(text: string): Span[] {
     // "promo code", "zip code", "Rabattcode": the word before (or the start of the compound) says
     // what kind of code it is.
     const stem = CODE_STEM.exec(m[0]);
+    if (stem && COMPOUND_NOT_A_CODE.test(m[0])) continue;
     if (stem && NOT_A_CODE_WORD.test(text.slice(Math.max(0, m.index - 30), m.index) + m[0].slice(0, stem.index))) continue;
     // "code of conduct", "code review": the words after say it is not a code to type.
     if (stem && NOT_A_CODE_AFTER.test(text.slice(m.index + m[0].length, m.index + m[0].length + 20))) continue;
@@ -260,6 +263,8 @@ function plausibleMixed(token: string): boolean {
   if (letters.length === 0 || digits.length === 0) return false;
   // Lower-case words with a digit ("v2", "mp3", "h264") and ordinals are not codes.
   if (letters === letters.toLowerCase()) return false;
+  // Names of standards and formats: RFC822, ISO8601, UTF16, SHA256.
+  if (/^(?:RFC|ISO|UTF|SHA|MD|AES|CVE|ISBN|EAN|IEEE|ANSI|DIN|EN)\d/i.test(token)) return false;
   // "2FA", "MFA2": too short to be typed as a code.
   return token.replace('-', '').length >= 5;
 }
