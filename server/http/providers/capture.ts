@@ -101,7 +101,7 @@ export async function composeMime(mail: OutgoingMail, messageIdDomain: string): 
       content: a.content,
       contentType: a.contentType,
       cid: a.cid,
-      contentDisposition: a.inline || a.cid ? 'inline' : 'attachment',
+      contentDisposition: a.inline ? 'inline' : 'attachment',
     })),
     messageId: `<${crypto.randomUUID()}@${messageIdDomain}>`,
     // Mail content is hostile: the composer must never read a file or fetch a URL because of it.
