@@ -30,6 +30,7 @@ import type { Config } from '../config.js';
 import type { App, AppDeps } from './app.js';
 import { errorBody } from './errors.js';
 import { header, isConfiguredOrigin, isOwnOrigin, normalizeOrigin } from './origin.js';
+import { isProviderRoute } from './providers/index.js';
 
 export type SecurityConfig = Pick<Config, 'http' | 'allowedHosts' | 'allowedOrigins' | 'uiAuth' | 'apiToken'>;
 
@@ -261,7 +262,9 @@ export const security = fp(async function security(app: App, { config }: AppDeps
     const crossSite = crossSiteRefusal(request.method, route, headers, config.allowedOrigins);
     if (crossSite) return send(reply, crossSite);
 
-    if (!(route !== undefined && OPEN_ROUTES.has(route) && OPEN_ROUTES.has(path)) && authRequired(config) && !credentialsValid(header(headers, 'authorization'), config)) {
+    // Provider APIs are mail coming in, like SMTP: SDKs send their provider's own Authorization (a SendGrid
+    // or Resend key is a Bearer token too), so MAILPEN_PROVIDER_KEYS guards them, not Mailpen's credentials.
+    if (!(route !== undefined && OPEN_ROUTES.has(route) && OPEN_ROUTES.has(path)) && !isProviderRoute(route) && authRequired(config) && !credentialsValid(header(headers, 'authorization'), config)) {
       return send(reply, authRefusal(config));
     }
     return undefined;
