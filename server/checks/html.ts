@@ -4,15 +4,13 @@
 // expressions, so a feature is found by what it is (a declaration, a selector, a unit) and not by
 // text that happens to look like it. Nothing is fetched: a remote stylesheet is counted and named,
 // and the result says its CSS was not read.
-import { Parser } from 'htmlparser2';
 import * as csstree from 'css-tree';
+import { readTags } from './tags.js';
 import { FEATURES, DATA_UPDATED, type ClientSupport, type SupportScore } from './caniemail.js';
 
 /** Places shown per feature; the count says how many there are. */
 const MAX_LOCATIONS = 5;
 const SNIPPET_LENGTH = 80;
-/** The HTML is fed to the parser in slices of this size, and the clock is looked at between them. */
-const SLICE = 64 * 1024;
 
 export interface SourceLocation {
   /** 1-based line and column in the HTML body (as decoded, the text the HTML tab shows). */
@@ -53,47 +51,32 @@ export function checkHtml(html: string, deadline = Infinity): HtmlCheck {
   const remote: string[] = [];
   let remoteCount = 0;
   let nodes = 0;
-  let style: { start: number; text: string } | null = null;
   const noteRemote = (url: string): void => {
     remoteCount++;
     if (remote.length < MAX_LOCATIONS) remote.push(url.slice(0, 200));
   };
 
-  const parser = new Parser(
+  readTags(
+    html,
     {
-      onopentag(name, attribs) {
-        const at = parser.startIndex;
+      tag(name, attribs, at) {
         if (name !== 'html' && name !== 'head' && name !== 'meta') nodes++;
         elementFeatures(name, attribs, at, found, noteRemote);
-        if (attribs.style !== undefined && attribs.style.trim() !== '') {
-          checkCss(attribs.style, 'declarationList', at, found, noteRemote, deadline);
-        }
-        if (name === 'style') style = { start: -1, text: '' };
+        if (attribs.style !== undefined && attribs.style.trim() !== '') checkCss(attribs.style, 'declarationList', at, found, noteRemote, deadline);
       },
-      ontext(text) {
-        if (!style) return;
-        if (style.start < 0) style.start = parser.startIndex;
-        style.text += text;
+      style(css, at) {
+        if (css.trim() !== '') checkCss(css, 'stylesheet', at, found, noteRemote, deadline);
       },
-      onclosetag(name) {
-        if (name !== 'style' || !style) return;
-        if (style.text.trim() !== '') checkCss(style.text, 'stylesheet', style.start, found, noteRemote, deadline);
-        style = null;
+      comment(at) {
+        found.use('html-comments', at);
       },
-      oncomment() {
-        found.use('html-comments', parser.startIndex);
-      },
-      onprocessinginstruction(name, data) {
-        if (name.toLowerCase() === '!doctype' && /^!doctype\s+html\s*$/i.test(data)) found.use('html-doctype', parser.startIndex);
+      declaration(value, at) {
+        if (/^doctype\s+html\s*$/i.test(value)) found.use('html-doctype', at);
       },
     },
-    { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true },
+    deadline,
+    () => new GaveUp(),
   );
-  for (let i = 0; i < html.length; i += SLICE) {
-    parser.write(html.slice(i, i + SLICE));
-    if (Date.now() > deadline) throw new GaveUp();
-  }
-  parser.end();
 
   const features = found.features();
   return {
@@ -248,7 +231,7 @@ const IMAGE_EXTENSIONS: Record<string, string> = {
   mp4: 'image-mp4',
 };
 
-function elementFeatures(name: string, attribs: Record<string, string>, at: number, found: Found, noteRemote: (url: string) => void): void {
+function elementFeatures(name: string, attribs: Readonly<Record<string, string>>, at: number, found: Found, noteRemote: (url: string) => void): void {
   const element = ELEMENTS[name];
   if (element) found.use(element, at);
   for (const attr of Object.keys(attribs)) {
@@ -403,9 +386,18 @@ function mediaFeature(name: string): string | null {
  * not give, or of the <style> element's text).
  */
 function checkCss(css: string, context: 'stylesheet' | 'declarationList', base: number, found: Found, noteRemote: (url: string) => void, deadline: number): void {
+  try {
+    walkCss(css, context, base, found, noteRemote, deadline);
+  } catch (err) {
+    // css-tree recurses: CSS nested deeper than the stack is skipped, as a browser caps it too.
+    if (err instanceof GaveUp || !(err instanceof RangeError)) throw err;
+  }
+}
+
+function walkCss(css: string, context: 'stylesheet' | 'declarationList', base: number, found: Found, noteRemote: (url: string) => void, deadline: number): void {
   const inline = context === 'declarationList';
   const at = (node: csstree.CssNode): number => (inline ? base : base + (node.loc?.start.offset ?? 0));
-  const ast = csstree.parse(css, {
+  const ast = parserFor(css.length)(css, {
     context,
     positions: !inline,
     onComment: (_value, loc) => found.use('css-comments', inline ? base : base + loc.start.offset),
@@ -511,6 +503,28 @@ function checkCss(css: string, context: 'stylesheet' | 'declarationList', base: 
       if (node.type === 'Rule') ruleDepth--;
     },
   });
+}
+
+/**
+ * css-tree's parser keeps its token buffers at the size of the largest CSS it has parsed, and
+ * clears them whole on every parse: after one 1.6 MB <style>, each of 100,000 style attributes
+ * cost a 1.6 MB fill (40 s where 1 s is due). So CSS is parsed by a parser of its size class: the
+ * shared one for small CSS (its buffers stay at their 16K minimum), one per class of 4x up to
+ * 1 MB, kept, and a fresh one (dropped after) above that. A parse then costs at most 4x its size.
+ */
+const SMALL_CSS = 15 * 1024;
+const KEPT_CSS_PARSER = 1024 * 1024;
+type CssParse = typeof csstree.parse;
+const parsersBySize = new Map<number, CssParse>();
+
+function parserFor(length: number): CssParse {
+  if (length <= SMALL_CSS) return csstree.parse;
+  let size = 64 * 1024;
+  while (size < length) size *= 4;
+  if (size > KEPT_CSS_PARSER) return csstree.fork({}).parse;
+  let parse = parsersBySize.get(size);
+  if (!parse) parsersBySize.set(size, (parse = csstree.fork({}).parse));
+  return parse;
 }
 
 /** `.foo.bar`: two or more classes, ids or attribute tests on one element. */

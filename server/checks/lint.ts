@@ -8,7 +8,7 @@
 // MAX_DEPTH): the message is hostile input like any other.
 import { TextDecoder } from 'node:util';
 import libmime from 'libmime';
-import { Parser } from 'htmlparser2';
+import { readTags } from './tags.js';
 import { readHeaderBlock, firstField, parseAddressList, parseDate, type HeaderField } from '../mail/headers.js';
 import { decodeQuotedPrintable } from '../mail/scan.js';
 
@@ -404,6 +404,8 @@ function mimeFindings(raw: Buffer, fields: HeaderField[], leaves: Leaf[], proble
       break;
     }
   }
+  // One finding of each kind says it: a thousand parts with the same fault would only repeat it.
+  const said = new Set<string>();
   for (const leaf of textParts) {
     const charset = leaf.charset;
     if (charset === null) continue;
@@ -419,6 +421,8 @@ function mimeFindings(raw: Buffer, fields: HeaderField[], leaves: Leaf[], proble
       }
     }
     if (decoder === null) {
+      if (said.has('unknown-charset')) continue;
+      said.add('unknown-charset');
       add({
         id: 'unknown-charset',
         severity: 'error',
@@ -427,10 +431,10 @@ function mimeFindings(raw: Buffer, fields: HeaderField[], leaves: Leaf[], proble
         rule: 'RFC 2046 §4.1.2; IANA character sets registry',
         where: { tab: 'raw', line: lineOf(raw, leaf.start) },
       });
-      // One finding says it; a thousand parts with the same fault would only repeat it.
-      break;
+      continue;
     }
-    if (decoder.encoding === 'utf-8' && !decodesAsUtf8(leaf)) {
+    if (decoder.encoding === 'utf-8' && !said.has('charset-does-not-decode') && !decodesAsUtf8(leaf)) {
+      said.add('charset-does-not-decode');
       add({
         id: 'charset-does-not-decode',
         severity: 'error',
@@ -439,7 +443,6 @@ function mimeFindings(raw: Buffer, fields: HeaderField[], leaves: Leaf[], proble
         rule: 'RFC 3629 (UTF-8); RFC 2046 §4.1.2',
         where: { tab: 'raw', line: lineOf(raw, leaf.start) },
       });
-      break;
     }
   }
 }
@@ -494,22 +497,13 @@ function htmlFindings(html: string, leaves: Leaf[], add: (f: Finding) => void): 
   let firstImage = -1;
   let httpLinks = 0;
   let firstHttp = -1;
-  const offsets: number[] = [];
-  const parser = new Parser(
-    {
-      onopentag(name, attribs) {
-        if (name === 'img' && attribs.alt === undefined) {
-          if (imagesWithoutAlt++ === 0) firstImage = parser.startIndex;
-        }
-        if ((name === 'a' || name === 'area') && /^\s*http:\/\//i.test(attribs.href ?? '')) {
-          if (httpLinks++ === 0) firstHttp = parser.startIndex;
-        }
-      },
+  readTags(html, {
+    tag(name, attribs, at) {
+      if (name === 'img' && attribs.alt === undefined && imagesWithoutAlt++ === 0) firstImage = at;
+      if ((name === 'a' || name === 'area') && /^\s*http:\/\//i.test(attribs.href ?? '') && httpLinks++ === 0) firstHttp = at;
     },
-    { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true },
-  );
-  parser.end(html);
-  offsets.push(firstImage, firstHttp);
+  });
+  const offsets = [firstImage, firstHttp];
   const lineAt = htmlLines(html, offsets);
   if (imagesWithoutAlt > 0) {
     add({
