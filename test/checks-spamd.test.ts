@@ -15,7 +15,7 @@ import { once } from 'node:events';
 import { apiApp, type ApiApp } from './helpers/api-app.js';
 import { startTestServer } from './helpers/server.js';
 import { MessageChecks } from '../server/checks/index.js';
-import type { ChecksResponse } from '../server/http/routes/checks.js';
+import type { ChecksResponse } from '../server/checks/schema.js';
 
 const SPAMD = '/usr/sbin/spamd';
 const RULES = '/usr/share/spamassassin';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { apiApp, type ApiApp } from './helpers/api-app.js';
 import { loadCorpus } from './helpers/corpus.js';
 import { MessageChecks } from '../server/checks/index.js';
-import type { ChecksResponse } from '../server/http/routes/checks.js';
+import type { ChecksResponse } from '../server/checks/schema.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/checks/${name}`, import.meta.url), 'latin1');
 

@@ -3,10 +3,12 @@
 // the user's inbox.
 import type { MessageSummary } from '../../../server/store/types.ts';
 import type { MessageWire } from '../../../server/http/schemas.ts';
+import type { ChecksResponse } from '../../../server/checks/schema.ts';
 
 export type { MessageSummary };
 export type Message = MessageWire;
 export type Part = Message['parts'][number];
+export type Checks = ChecksResponse;
 
 export interface ListPage {
   total: number;
@@ -83,6 +85,10 @@ export const api = {
   },
   removeAll(inbox: string | null): Promise<{ deleted: number }> {
     return request('DELETE', `/api/messages${query({ inbox })}`);
+  },
+  /** HTML support across mail clients, the deliverability lint and the spam score (run on demand, cached by the server). */
+  checks(id: string, signal?: AbortSignal): Promise<Checks> {
+    return request('GET', `${messagePath(id)}/checks`, undefined, signal);
   },
   inboxes(): Promise<{ inboxes: InboxCount[] }> {
     return request('GET', '/api/inboxes');

@@ -1,7 +1,7 @@
 // The open message: its JSON from the API, which view of it is shown, and at what preview width.
 import { api, type Message } from './api.ts';
 
-export type ReaderView = 'html' | 'text' | 'headers' | 'raw';
+export type ReaderView = 'html' | 'text' | 'headers' | 'raw' | 'checks';
 export type PreviewWidth = 'phone' | 'tablet' | 'desktop';
 
 export const PREVIEW_WIDTHS: Record<PreviewWidth, { label: string; px: number | null }> = {
