@@ -288,6 +288,27 @@ describe('MCP answers treat mail as untrusted data', () => {
   });
 });
 
+test('mailpen mcp with no Mailpen at --url: the tools answer an error that says where it looked', async () => {
+  // A port that was just bound and released: nothing listens there.
+  const gone = await startTestServer();
+  const url = gone.httpUrl;
+  await gone.close();
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: ['--import', import.meta.resolve('tsx'), join(ROOT, 'server/cli.ts'), 'mcp', '--url', url],
+    stderr: 'ignore',
+    env: { PATH: process.env.PATH ?? '', TSX_DISABLE_CACHE: '1' },
+  });
+  const client = await clientOver(transport);
+  try {
+    const answer = await call(client, 'list_inboxes');
+    assert.equal(answer.isError, true);
+    assert.match(answer.text, new RegExp(`cannot reach Mailpen at ${url.replace(/[.]/g, '\\.')}.*is it running\\?`));
+  } finally {
+    await client.close();
+  }
+});
+
 test('mailpen mcp settings: --url, MAILPEN_MCP_URL, token and Basic credentials', () => {
   assert.deepEqual(parseMcpArgs([], {}), { url: 'http://127.0.0.1:8025', authorization: null, help: false });
   assert.equal(parseMcpArgs([], { MAILPEN_MCP_URL: 'http://mailpen:8025/' }).url, 'http://mailpen:8025');

@@ -8,6 +8,8 @@
 // it; the queue is bounded, and when it is full the oldest waiting delivery is dropped and
 // counted. The store's event only enqueues, so SMTP never waits on a receiver.
 import { createHmac, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { MessageStore, StoreEvent } from '../store/store.js';
@@ -50,6 +52,8 @@ interface Delivery {
 
 interface Target {
   url: string;
+  /** Keeps the connection to the receiver open between deliveries; one at a time, as they are sent. */
+  agent: http.Agent;
   queue: Delivery[];
   /** The head of the queue is on the wire. */
   sending: boolean;
@@ -81,7 +85,13 @@ export class Webhooks {
     this.#config = config;
     this.#log = log;
     this.#userAgent = `Mailpen/${version} (webhook)`;
-    this.#targets = config.webhookUrls.map((url) => ({ url, queue: [], sending: false, retryTimer: null }));
+    this.#targets = config.webhookUrls.map((url) => ({
+      url,
+      agent: url.startsWith('https:') ? new https.Agent({ keepAlive: true, maxSockets: 1 }) : new http.Agent({ keepAlive: true, maxSockets: 1 }),
+      queue: [],
+      sending: false,
+      retryTimer: null,
+    }));
     this.#unsubscribe = store.subscribe((event) => this.#onStoreEvent(event));
   }
 
@@ -159,19 +169,11 @@ export class Webhooks {
     };
     if (this.#config.webhookSecret !== null) headers[SIGNATURE_HEADER] = signature(this.#config.webhookSecret, delivery.body);
     try {
-      const response = await fetch(target.url, {
-        method: 'POST',
-        headers,
-        body: delivery.body,
-        redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(this.#config.webhookTimeout), this.#abort.signal]),
-      });
-      await drain(response);
-      if (response.status >= 200 && response.status < 300) return true;
-      this.#log.warn({ url: target.url, delivery: delivery.id, attempt: delivery.attempts, status: response.status }, 'webhook receiver refused the delivery');
+      const status = await post(target, headers, delivery.body, this.#config.webhookTimeout, this.#abort.signal);
+      if (status >= 200 && status < 300) return true;
+      this.#log.warn({ url: target.url, delivery: delivery.id, attempt: delivery.attempts, status }, 'webhook receiver refused the delivery');
     } catch (err) {
-      const reason = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${this.#config.webhookTimeout} ms` : errorMessage(err);
-      this.#log.warn({ url: target.url, delivery: delivery.id, attempt: delivery.attempts, reason }, 'webhook delivery failed');
+      this.#log.warn({ url: target.url, delivery: delivery.id, attempt: delivery.attempts, reason: (err as Error).message }, 'webhook delivery failed');
     }
     return false;
   }
@@ -201,6 +203,7 @@ export class Webhooks {
     for (const target of this.#targets) {
       if (target.retryTimer) clearTimeout(target.retryTimer);
       target.retryTimer = null;
+      target.agent.destroy();
       left += target.queue.length;
       target.queue.length = 0;
     }
@@ -211,23 +214,39 @@ export class Webhooks {
   }
 }
 
-async function drain(response: Response): Promise<void> {
-  if (!response.body) return;
-  const reader = response.body.getReader();
-  let read = 0;
-  try {
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      read += chunk.value.length;
-      if (read > MAX_ANSWER_BYTES) break;
-    }
-    await reader.cancel();
-  } catch {
-    // The answer's status is what counts; a body cut short changes nothing.
-  }
-}
-
-function errorMessage(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const cause = (err as Error & { cause?: unknown }).cause;
-  return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
+/**
+ * One POST; resolves with the status once the answer's body is read (up to MAX_ANSWER_BYTES), so
+ * the connection can carry the next delivery. node:http rather than fetch: with a receiver on
+ * the same machine, fetch's per-request work cut SMTP ingest from ~3,900 to ~370 msg/s
+ * (2,000 messages over 4 connections); a keep-alive agent with one socket per URL costs little.
+ * Redirects are not followed (node:http never does).
+ */
+function post(target: Target, headers: Record<string, string>, body: string, timeoutMs: number, signal: AbortSignal): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = (target.url.startsWith('https:') ? https : http).request(target.url, {
+      method: 'POST',
+      headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+      agent: target.agent,
+      signal,
+    });
+    const deadline = setTimeout(() => request.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    request.on('error', (err) => {
+      clearTimeout(deadline);
+      reject(err);
+    });
+    request.on('response', (response) => {
+      let read = 0;
+      response.on('data', (chunk: Buffer) => {
+        read += chunk.length;
+        // A receiver that streams an endless answer is not waited for.
+        if (read > MAX_ANSWER_BYTES) response.destroy();
+      });
+      response.on('error', () => undefined);
+      response.on('close', () => {
+        clearTimeout(deadline);
+        resolve(response.statusCode ?? 0);
+      });
+    });
+    request.end(body);
+  });
 }
