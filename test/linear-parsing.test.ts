@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import he from 'he';
 import { htmlToText, scanBody } from '../server/mail/scan.js';
 import { parseDate, parseMessageId, withoutTrailingComment, parseAddresses } from '../server/mail/headers.js';
-import { extractLinks, hrefs, linksInNewTab, trimTrailingPunctuation } from '../server/mail/html.js';
+import { extractLinks, hrefs, linksInNewTab, rewriteCidReferences, trimTrailingPunctuation } from '../server/mail/html.js';
 import { summarizeHeaders } from '../server/mail/summary.js';
 import { fullParse } from '../server/mail/full-parse.js';
 import { loadCorpus } from './helpers/corpus.js';
@@ -119,6 +119,15 @@ describe('linear text extraction and header parsing', () => {
     ['links in 1 MB of "<a " without ">"', () => extractLinks('<a '.repeat(MB / 3), null)],
     ['links in 1 MB of "<a x>" without href', () => extractLinks('<a x>'.repeat(MB / 5), null)],
     ['links in 1 MB of \'<a href="\'', () => extractLinks('<a href="'.repeat(MB / 9), null)],
+    // Each a worst case of one loop in hrefs(): a tag with no ">" after it, an href with no
+    // value, a quote that never closes, many href names in one endless tag (10 MB: minutes when quadratic).
+    ['links in 10 MB of \'<a href="\' without ">" (the probe\'s input)', () => extractLinks('<a href="'.repeat((10 * MB) / 9), null)],
+    ['links in 10 MB of "<a href=x " without ">"', () => extractLinks('<a href=x '.repeat(MB), null)],
+    ['links in 10 MB of "<a href " (names, no values)', () => extractLinks('<a href '.repeat((10 * MB) / 8), null)],
+    ['links in 10 MB of "<a " then " href=" repeated, no ">"', () => extractLinks(`<a ${' href='.repeat((10 * MB) / 6)}`, null)],
+    ['links in 10 MB of "<a href=\'" and "<a href=\"" alternating, quotes never closed', () => extractLinks('<a href=\'<a href="'.repeat((10 * MB) / 18), null)],
+    ['new-tab links in 10 MB of "<a target=" without ">"', () => linksInNewTab('<a target='.repeat(MB))],
+    ['cid: rewriting in 10 MB of "cid:"', () => rewriteCidReferences('cid:'.repeat((10 * MB) / 4), [{ partId: '1', contentId: 'x', contentType: 'image/png', filename: null, size: 1, disposition: 'inline' } as never], (id) => id)],
     ['a URL followed by 1 MB of ")"', () => extractLinks(null, `see http://x.test/${')'.repeat(MB)}`)],
     ['new-tab links in 1 MB of "<a " without ">"', () => linksInNewTab('<a '.repeat(MB / 3))],
     ['new-tab links in 1 MB of "<a target=x>"', () => linksInNewTab('<a target=x>'.repeat(MB / 12))],
