@@ -15,6 +15,7 @@ import { once } from 'node:events';
 import { apiApp, type ApiApp } from './helpers/api-app.js';
 import { startTestServer } from './helpers/server.js';
 import { MessageChecks } from '../server/checks/index.js';
+import { toMailpitSpamAssassin } from '../server/checks/mailpit.js';
 import type { ChecksResponse } from '../server/checks/schema.js';
 
 const SPAMD = '/usr/sbin/spamd';
@@ -116,6 +117,11 @@ test('the GTUBE test message scores as spam, with the GTUBE rule and its descrip
   assert.ok(gtube, JSON.stringify(r.spam.rules));
   assert.equal(gtube.score, 1000);
   assert.match(gtube.description, /Generic Test for Unsolicited Bulk Email/);
+  // And in Mailpit's /sa-check shape.
+  const mailpit = toMailpitSpamAssassin(r.spam);
+  assert.equal(mailpit.IsSpam, true);
+  assert.equal(mailpit.Error, '');
+  assert.deepEqual(mailpit.Rules.find((x) => x.Name === 'GTUBE'), { Name: 'GTUBE', Score: 1000, Description: gtube.description });
 });
 
 test('a plain transactional message does not score as spam', async () => {

@@ -18,7 +18,7 @@ describe('Checks tab in Chromium', () => {
   const pageProblems: string[] = [];
 
   async function upload(raw: string | Buffer): Promise<void> {
-    const res = await fetch(`${server.httpUrl}/api/messages`, { method: 'POST', body: raw });
+    const res = await fetch(`${server.httpUrl}/api/messages`, { method: 'POST', body: typeof raw === 'string' ? raw : new Uint8Array(raw) });
     assert.equal(res.status, 201);
   }
 

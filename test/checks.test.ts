@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { apiApp, type ApiApp } from './helpers/api-app.js';
 import { loadCorpus } from './helpers/corpus.js';
 import { MessageChecks } from '../server/checks/index.js';
+import { toMailpitHtmlCheck, toMailpitSpamAssassin } from '../server/checks/mailpit.js';
 import type { ChecksResponse } from '../server/checks/schema.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/checks/${name}`, import.meta.url), 'latin1');
@@ -75,6 +76,23 @@ test('flexbox and SVG are flagged as unsupported in Outlook for Windows, with wh
   assert.ok(h.score.unsupported > 0);
   assert.equal(h.data.source, 'caniemail');
   assert.deepEqual(h.remoteStylesheets, { count: 0, urls: [], read: false });
+});
+
+test("the checks convert to Mailpit's html-check and sa-check shapes", async () => {
+  const r = await checks(fixture('flexbox-svg.eml'));
+  const m = toMailpitHtmlCheck(html(r));
+  const flex = m.Warnings.find((w) => w.Slug === 'css-display-flex');
+  assert.ok(flex);
+  assert.equal(flex.Score.Found, 2);
+  const outlook = flex.Results.find((x) => x.Family === 'outlook' && x.Platform === 'windows');
+  assert.deepEqual(outlook, { Name: 'Outlook Windows (2019)', Platform: 'windows', Family: 'outlook', Version: '2019', Support: 'no', NoteNumber: '' });
+  const gmail = flex.Results.find((x) => x.Family === 'gmail' && x.Platform === 'android');
+  assert.equal(gmail?.Support, 'partial');
+  assert.equal(flex.NotesByNumber[gmail.NoteNumber], 'Not supported with non Google accounts.');
+  assert.ok(m.Platforms.outlook?.includes('windows'));
+  assert.equal(m.Total.Nodes, html(r).nodes);
+  assert.equal(m.Total.Unsupported, html(r).score.unsupported);
+  assert.deepEqual(toMailpitSpamAssassin(r.spam!), { Error: 'no spamd configured (MAILPEN_SPAMD_ADDR=host:port turns this check on)', IsSpam: false, Score: 0, Rules: [] });
 });
 
 test('HTML of 110 KB is flagged for Gmail clipping; the same message is otherwise clean', async () => {

@@ -7,7 +7,7 @@ import { ErrorRef, IdParams } from '../schemas.js';
 import { findMessage } from '../selection.js';
 import { HttpError } from '../errors.js';
 import { parseMessage } from '../../mail/parse.js';
-import { MessageChecks, type CheckPartName } from '../../checks/index.js';
+import { checksFor, forgetChecks, type CheckPartName } from '../../checks/index.js';
 import { ChecksQuery, ChecksResponse } from '../../checks/schema.js';
 
 const PART_NAMES: readonly CheckPartName[] = ['html', 'lint', 'spam'];
@@ -23,8 +23,11 @@ function selectedParts(value: string | undefined): Set<CheckPartName> {
 }
 
 export async function checkRoutes(app: App, { store, config }: AppDeps): Promise<void> {
-  const checks = new MessageChecks({ spamd: config.spamdAddr });
-  app.addHook('onClose', async () => checks.close());
+  const checks = checksFor(config);
+  app.addHook('onClose', async () => {
+    forgetChecks(config);
+    await checks.close();
+  });
 
   app.get(
     '/messages/:id/checks',
