@@ -24,6 +24,11 @@ const FIELDS = new Set<string>(['from', 'to', 'cc', 'subject', 'inbox', 'header'
 /** A query longer than this is someone's mistake, not a search. */
 export const MAX_QUERY_LENGTH = 2000;
 const MAX_DEPTH = 32;
+/**
+ * Terms in one query. Each term is a pass over the messages (and a text term a walk of the body
+ * index's vocabulary), so the count bounds what one request can cost; real searches use a few.
+ */
+export const MAX_QUERY_TERMS = 20;
 
 type Token =
   | { t: 'word'; value: string; quoted: boolean; negated: boolean; field: string | null }
@@ -35,6 +40,8 @@ export function parseQuery(input: string): Query {
   if (input.length > MAX_QUERY_LENGTH) throw new QueryError(`query is longer than ${MAX_QUERY_LENGTH} characters`);
   const tokens = tokenize(input);
   if (tokens.length === 0) return { kind: 'all' };
+  const terms = tokens.filter((t) => t.t === 'word').length;
+  if (terms > MAX_QUERY_TERMS) throw new QueryError(`query has ${terms} terms; at most ${MAX_QUERY_TERMS} are allowed (a search is a few words or fields)`);
   const parser = new Parser(tokens);
   const query = parser.orExpr(0);
   if (!parser.done()) throw new QueryError(UNEXPECTED_CLOSE);
