@@ -13,6 +13,8 @@ import { spamCheck, type SpamResult } from './spamd.js';
 export const HTML_CHECK_TIMEOUT_MS = 5000;
 /** The worker is terminated after this long, whatever it is doing; both parts then say they gave up. */
 export const WORKER_TIMEOUT_MS = 15_000;
+/** An idle check worker exits after this long, giving back its memory (caniemail's data, css-tree: ~40 MB). */
+const WORKER_IDLE_MS = 60_000;
 /** Checked messages remembered (each result is a few tens of KB at most). */
 const CACHE_MAX_ENTRIES = 256;
 
@@ -171,6 +173,7 @@ class CheckRunner {
   #ready = false;
   #job: Job | null = null;
   #timer: NodeJS.Timeout | null = null;
+  #idleTimer: NodeJS.Timeout | null = null;
   #closed = false;
 
   constructor(timeoutMs: number) {
@@ -195,6 +198,8 @@ class CheckRunner {
     if (this.#job || this.#queue.length === 0 || this.#closed) return;
     const job = this.#queue.shift()!;
     this.#job = job;
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
     const worker = (this.#worker ??= this.#start());
     worker.ref();
     if (this.#ready) this.#startClock();
@@ -232,6 +237,10 @@ class CheckRunner {
     this.#worker?.unref();
     job?.resolve(response);
     this.#next();
+    if (!this.#job) {
+      this.#idleTimer = setTimeout(() => void this.#stop(''), WORKER_IDLE_MS);
+      this.#idleTimer.unref();
+    }
   }
 
   /** Ends the worker (once), its job answered with `reason`; a queued job starts a fresh one. */
@@ -242,6 +251,8 @@ class CheckRunner {
     this.#ready = false;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
     const job = this.#job;
     this.#job = null;
     job?.resolve(gaveUp(reason));
