@@ -141,6 +141,13 @@ test('a message with many faults gets each of them, with the standard behind it'
   assert.deepEqual(l.findings.map((f) => f.severity), [...l.findings.map((f) => f.severity)].sort((a, b) => ['error', 'warning', 'info'].indexOf(a) - ['error', 'warning', 'info'].indexOf(b)));
 });
 
+test('8-bit bytes in a part declared US-ASCII (quoted-printable) are a charset that does not decode', async () => {
+  const raw = 'From: a@example.test\nTo: b@example.test\nSubject: s\nDate: Tue, 02 Jan 2024 09:30:00 +0000\nMessage-ID: <a@example.test>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\nContent-Transfer-Encoding: quoted-printable\n\ncaf=E9\n';
+  const l = lint(await checks(raw));
+  assert.deepEqual(ids(l, 'error'), ['charset-does-not-decode']);
+  assert.match(l.findings[0]!.title, /declared US-ASCII but has 8-bit bytes/);
+});
+
 test('a Reply-To on another domain is flagged; one on a subdomain of From is not', async () => {
   const base = fixture('transactional-clean.eml');
   const other = lint(await checks(base.replace('MIME-Version: 1.0\n', 'MIME-Version: 1.0\nReply-To: help@elsewhere.example\n')));

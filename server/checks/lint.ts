@@ -433,6 +433,18 @@ function mimeFindings(raw: Buffer, fields: HeaderField[], leaves: Leaf[], proble
       });
       continue;
     }
+    // WHATWG maps us-ascii to windows-1252, which decodes any byte: an 8-bit byte is what does not fit.
+    if (/^(us-)?ascii$/.test(label) && !said.has('charset-does-not-decode') && hasHighBytes(decodedBody(leaf))) {
+      said.add('charset-does-not-decode');
+      add({
+        id: 'charset-does-not-decode',
+        severity: 'error',
+        title: `The ${leaf.type} part is declared US-ASCII but has 8-bit bytes`,
+        explanation: 'Readers show those bytes as whatever their guess makes of them; declare the charset the text is in (UTF-8, most likely).',
+        rule: 'RFC 2046 §4.1.2; RFC 20 (ASCII)',
+        where: { tab: 'raw', line: lineOf(raw, leaf.start) },
+      });
+    }
     if (decoder.encoding === 'utf-8' && !said.has('charset-does-not-decode') && !decodesAsUtf8(leaf)) {
       said.add('charset-does-not-decode');
       add({
@@ -452,15 +464,16 @@ function hasHighBytes(body: Buffer): boolean {
   return false;
 }
 
+/** The part's bytes with its transfer encoding undone. */
+function decodedBody(leaf: Leaf): Buffer {
+  if (leaf.cte === 'base64') return Buffer.from(leaf.body.toString('latin1').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
+  if (leaf.cte === 'quoted-printable') return decodeQuotedPrintable(leaf.body);
+  return leaf.body;
+}
+
 function decodesAsUtf8(leaf: Leaf): boolean {
-  const bytes =
-    leaf.cte === 'base64'
-      ? Buffer.from(leaf.body.toString('latin1').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64')
-      : leaf.cte === 'quoted-printable'
-        ? decodeQuotedPrintable(leaf.body)
-        : leaf.body;
   try {
-    utf8.decode(bytes);
+    utf8.decode(decodedBody(leaf));
     return true;
   } catch {
     return false;
