@@ -182,7 +182,8 @@ function headerFindings(fields: HeaderField[], header: (name: string) => string 
 
   const replyTo = header('reply-to');
   const fromDomain = domainOf(fromAddresses[0]?.address);
-  if (replyTo !== undefined && fromDomain) {
+  // A mailing list sets Reply-To to the list on purpose (RFC 2369's List-Id marks one).
+  if (replyTo !== undefined && fromDomain && header('list-id') === undefined && header('list-post') === undefined) {
     const other = parseAddressList(replyTo)
       .map((a) => domainOf(a.address))
       .find((d) => d && !sameOrganization(d, fromDomain));
