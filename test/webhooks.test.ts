@@ -114,7 +114,7 @@ describe('webhooks', () => {
       assert.deepEqual(summary, list.messages.find((m) => m.id === summary.id));
     }
     assert.equal(new Set(receiver.requests.map((r) => r.headers['x-mailpen-delivery'])).size, 3);
-    assert.deepEqual((await info(server)).webhooks, { urls: 1, queued: 0, delivered: 3, retries: 0, failed: 0, dropped: 0 });
+    assert.deepEqual((await info(server)).webhooks, { urls: 1, queued: 0, delivered: 3, retries: 0, failed: 0, dropped: 0, retrying: 0 });
   });
 
   test('without a secret there is no signature header', async () => {
@@ -138,7 +138,7 @@ describe('webhooks', () => {
     assert.equal(new Set(m1.map((r) => r.headers['x-mailpen-delivery'])).size, 1);
     assert.deepEqual(m1.map((r) => r.headers['x-mailpen-attempt']), ['1', '2', '3', '4']);
     await waitFor(async () => (await info(server)).webhooks?.delivered === 2, 'two delivered');
-    assert.deepEqual((await info(server)).webhooks, { urls: 1, queued: 0, delivered: 2, retries: 3, failed: 0, dropped: 0 });
+    assert.deepEqual((await info(server)).webhooks, { urls: 1, queued: 0, delivered: 2, retries: 3, failed: 0, dropped: 0, retrying: 0 });
 
     const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
     assert.match(metrics, /^mailpen_webhook_deliveries_total 2$/m);
@@ -168,7 +168,7 @@ describe('webhooks', () => {
     await receiver.until((r) => r.length === 1, 'q1 on the wire');
     // Queue: q1 (sending), then q2; q3 drops q2; q4 drops q3.
     for (const s of ['q2', 'q3', 'q4']) await send(server, s);
-    assert.deepEqual((await info(server)).webhooks, { urls: 1, queued: 2, delivered: 0, retries: 0, failed: 0, dropped: 2 });
+    assert.deepEqual((await info(server)).webhooks, { urls: 1, queued: 2, delivered: 0, retries: 0, failed: 0, dropped: 2, retrying: 0 });
     const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
     assert.match(metrics, /^mailpen_webhook_dropped_total 2$/m);
     assert.match(metrics, /^mailpen_webhook_queued 2$/m);
@@ -178,6 +178,21 @@ describe('webhooks', () => {
     held.shift()!.end('ok');
     await waitFor(async () => (await info(server)).webhooks?.delivered === 2, 'two delivered');
     assert.deepEqual(receiver.requests.map(subjectOf), ['q1', 'q4']);
+  });
+
+  test('a full queue drops a delivery waiting for its retry, and the next one goes out at once', async () => {
+    const { receiver, server } = await setup((_n, r, res) => {
+      res.statusCode = subjectOf(r) === 'r1' ? 500 : 200;
+      res.end();
+    }, { webhookQueue: 1, webhookRetry: 60_000 });
+    await send(server, 'r1');
+    await receiver.until((r) => r.length === 1, 'the failing first attempt');
+    await waitFor(async () => /^mailpen_webhook_retrying 1$/m.test(await (await fetch(`${server.httpUrl}/metrics`)).text()), 'r1 waiting for its retry');
+    await send(server, 'r2');
+    await receiver.until((r) => r.length === 2, 'r2, without waiting out r1\'s retry');
+    await waitFor(async () => (await info(server)).webhooks?.delivered === 1, 'r2 delivered');
+    assert.deepEqual(receiver.requests.map(subjectOf), ['r1', 'r2']);
+    assert.deepEqual((await info(server)).webhooks, { urls: 1, queued: 0, delivered: 1, retries: 0, failed: 0, dropped: 1, retrying: 0 });
   });
 
   test('SMTP answers 250 while the receiver hangs: delivery never holds up mail', async () => {

@@ -208,6 +208,7 @@ export const InfoResponse = Type.Object({
         retries: Type.Integer({ description: 'attempts after a failed one' }),
         failed: Type.Integer({ description: 'given up after every attempt, or left at shutdown' }),
         dropped: Type.Integer({ description: 'dropped from a full queue (MAILPEN_WEBHOOK_QUEUE), oldest first' }),
+        retrying: Type.Integer({ description: 'URLs whose oldest delivery failed and waits for its retry' }),
       }),
       Type.Null(),
     ],

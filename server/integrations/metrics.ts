@@ -118,6 +118,14 @@ export class Metrics {
           this.set(webhooks().queued);
         },
       });
+      new Gauge({
+        name: 'mailpen_webhook_retrying',
+        help: 'Webhook URLs whose oldest delivery failed and waits for its retry (receivers down now)',
+        registers,
+        collect() {
+          this.set(webhooks().retrying);
+        },
+      });
       counterFrom('mailpen_webhook_deliveries_total', 'Webhook deliveries a receiver answered with 2xx', () => webhooks().delivered, registers);
       counterFrom('mailpen_webhook_retries_total', 'Webhook attempts after a failed one', () => webhooks().retries, registers);
       counterFrom('mailpen_webhook_failed_total', 'Webhook deliveries given up (after every attempt, or at shutdown)', () => webhooks().failed, registers);

@@ -41,6 +41,8 @@ export interface WebhookStats {
   failed: number;
   /** Dropped from a full queue (MAILPEN_WEBHOOK_QUEUE) to make room for a newer one. */
   dropped: number;
+  /** URLs whose oldest delivery failed and waits for its retry: receivers that are down now. */
+  retrying: number;
 }
 
 interface Delivery {
@@ -96,7 +98,12 @@ export class Webhooks {
   }
 
   get stats(): WebhookStats {
-    return { urls: this.#targets.length, queued: this.#targets.reduce((n, t) => n + t.queue.length, 0), ...this.#stats };
+    return {
+      urls: this.#targets.length,
+      queued: this.#targets.reduce((n, t) => n + t.queue.length, 0),
+      ...this.#stats,
+      retrying: this.#targets.filter((t) => t.retryTimer !== null).length,
+    };
   }
 
   #onStoreEvent(event: StoreEvent): void {
