@@ -110,7 +110,14 @@ export class Webhooks {
     if (event.type !== 'added' || this.#closed) return;
     // The summary is read now, while the message is surely still there (eviction may take it
     // before the delivery goes out). It is the one the event stream sends, cached for both.
-    const body = JSON.stringify(this.#store.summary(event.message));
+    let body: string;
+    try {
+      body = JSON.stringify(this.#store.summary(event.message));
+    } catch (err) {
+      // This runs inside the store's add(): a summary that fails must not fail the SMTP transaction.
+      this.#log.error({ err, id: event.message.id }, 'webhook summary failed; message not posted');
+      return;
+    }
     for (const target of this.#targets) {
       this.#enqueue(target, { id: randomUUID(), body, attempts: 0 });
       this.#pump(target);
