@@ -311,6 +311,8 @@ export class MailpenClient {
           url.searchParams.set('epoch', epoch);
         }
         open = true;
+        let opened = false;
+        let failure = '';
         // Headers (a token) go as a second argument, which ws and undici (Node 22+) take; a
         // browser's WebSocket cannot send them: there the page's cookies and origin are what count.
         const ws = Object.keys(this.#headers).length > 0 ? new WebSocketImpl(url.href, { headers: this.#headers }) : new WebSocketImpl(url.href);
@@ -323,7 +325,14 @@ export class MailpenClient {
           open = false;
           notify();
         };
-        ws.onerror = () => {};
+        ws.onopen = () => {
+          opened = true;
+        };
+        // ws and undici say why an upgrade was refused ("Unexpected server response: 401"); a
+        // browser says nothing, and then a refusal is retried like a drop.
+        ws.onerror = (e: { message?: string; error?: { message?: string } }) => {
+          failure = e?.message ?? e?.error?.message ?? '';
+        };
         while (open || queue.length > 0) {
           if (signal?.aborted) return;
           const event = queue.shift();
@@ -339,6 +348,12 @@ export class MailpenClient {
           yield event;
         }
         if (signal?.aborted) return;
+        const refused = opened ? null : /\b(401|403|404|421)\b/.exec(failure);
+        if (refused) {
+          const status = Number(refused[1]);
+          const reason = status === 401 ? 'credentials are missing or wrong (token, basicAuth)' : failure;
+          throw new MailpenError({ statusCode: status, error: 'Upgrade refused', message: reason }, `GET ${url.pathname}`);
+        }
         await sleep(delay, signal);
         delay = Math.min(delay * 2, 5000);
       }

@@ -217,3 +217,25 @@ describe('mailpen/client: events', () => {
     assert.deepEqual(await stream.next(), { done: true, value: undefined });
   });
 });
+
+describe('mailpen/client: credentials', () => {
+  it('sends the token to the API and the event stream, and a refused stream throws instead of retrying', async () => {
+    const guarded = await startTestServer({ apiToken: 'sesame' });
+    try {
+      const WS = WebSocket as unknown as WebSocketConstructor;
+      const withToken = createClient({ baseUrl: guarded.httpUrl, token: 'sesame', WebSocket: WS });
+      assert.deepEqual(await withToken.inboxes(), []);
+      const controller = new AbortController();
+      const stream = withToken.events({ signal: controller.signal });
+      assert.equal((await stream.next()).value?.type, 'hello');
+      controller.abort();
+      await stream.next();
+
+      const without = createClient({ baseUrl: guarded.httpUrl, WebSocket: WS });
+      await assert.rejects(without.inboxes(), (err: unknown) => err instanceof MailpenError && err.statusCode === 401);
+      await assert.rejects(without.events().next(), (err: unknown) => err instanceof MailpenError && err.statusCode === 401);
+    } finally {
+      await guarded.close();
+    }
+  });
+});
