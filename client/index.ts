@@ -55,7 +55,8 @@ export class MailpenError extends Error {
   readonly statusCode: number;
   readonly error: string;
   constructor(
-    body: ErrorBody,
+    /** The API's answer as it came: `{ statusCode, error, message }`. */
+    readonly body: ErrorBody,
     /** The method and path asked. */
     readonly request: string,
   ) {
@@ -268,7 +269,7 @@ export class MailpenClient {
       return await this.#json<WaitResult>('GET', '/wait', { query: params, signal: query.signal });
     } catch (err) {
       if (err instanceof MailpenError && err.statusCode === 408) {
-        throw new MailpenTimeoutError({ statusCode: 408, error: err.error, message: err.message }, err.request, q, query.inbox, timeout);
+        throw new MailpenTimeoutError(err.body, err.request, q, query.inbox, timeout);
       }
       throw err;
     }

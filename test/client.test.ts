@@ -79,6 +79,8 @@ describe('mailpen/client: messages', () => {
       assert.equal(err.statusCode, 404);
       assert.equal(err.error, 'Not Found');
       assert.match(err.message, /^GET \/api\/messages\/nosuchmessage: 404 Not Found: /);
+      assert.deepEqual(Object.keys(err.body).sort(), ['error', 'message', 'statusCode']);
+      assert.equal(err.body.statusCode, 404);
       return true;
     });
     await assert.rejects(client.search('from:'), (err: unknown) => err instanceof MailpenError && err.statusCode === 400 && /from:/.test(err.message));
@@ -99,6 +101,7 @@ describe('mailpen/client: waitFor', () => {
     await assert.rejects(client.waitFor({ to: 'nobody@example.test', subject: 'never "sent"', inbox: 'client-none', timeout: 0 }), (err: unknown) => {
       assert.ok(err instanceof MailpenTimeoutError);
       assert.equal(err.statusCode, 408);
+      assert.match(err.body.message, /no matching message arrived within 0 s/);
       assert.equal(err.query, 'subject:"never" subject:"sent" to:"nobody@example.test"');
       assert.equal(err.message, 'no message matching "subject:\\"never\\" subject:\\"sent\\" to:\\"nobody@example.test\\"" in inbox "client-none" arrived within 0 s');
       return true;
