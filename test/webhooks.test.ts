@@ -5,6 +5,10 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHmac } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { sendRaw, queuedId } from './helpers/smtp-client.js';
 import { loadConfig, ConfigError, type Config } from '../server/config.js';
@@ -243,6 +247,41 @@ describe('webhooks', () => {
     for (const path of ['', '/html', '/links', '/raw']) assert.equal((await fetch(`${server.httpUrl}/api/messages/${id}${path}`)).status, 200);
     await receiver.until((r) => r.length === 1, 'the delivery');
     await server.close();
+    assert.deepEqual(receiver.requests.map((r) => r.path), ['/hooks/mail']);
+  });
+
+  test('with a URL set, the Mailpen process connects to that receiver and nowhere else (no-outbound preload)', async () => {
+    const receiver = await new Receiver().start();
+    cleanups.push(() => receiver.close());
+    const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+    const child = spawn(
+      process.execPath,
+      ['--import', import.meta.resolve('./helpers/no-outbound.mjs'), '--import', import.meta.resolve('tsx'), join(root, 'server/cli.ts'),
+        '--smtp-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--log-format', 'json', '--webhook-urls', receiver.url],
+      { env: { PATH: process.env.PATH, TSX_DISABLE_CACHE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const stderr: string[] = [];
+    createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`mailpen exited with ${code}: ${stderr.join('\n')}`)));
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        if (entry.msg === 'Mailpen is listening') resolve(entry);
+      });
+    });
+    const smtpPort = Number(String(listening.smtp).split(':').pop());
+    const base = receiver.url.replace('/hooks/mail', '');
+    const body = `<a href="https://example.com/x">x</a><img src="${base}/pixel.png"> http://198.51.100.7/reset`;
+    await sendRaw(smtpPort, Buffer.from(`From: a@example.test\r\nTo: b@example.test\r\nSubject: out\r\nContent-Type: text/html\r\n\r\n${body}\r\n`), { to: ['b@example.test'] });
+    await receiver.until((r) => r.length === 1, 'the delivery');
+    child.kill('SIGTERM');
+    await exited;
+    const port = new URL(receiver.url).port;
+    // tsx's own IPC pipe is the loader's, not the server's.
+    const outbound = stderr.filter((l) => l.startsWith('OUTBOUND') && !/ ipc .*tsx/.test(l));
+    assert.ok(outbound.length > 0, 'the preload saw the webhook connection');
+    for (const line of outbound) assert.match(line, new RegExp(`: tcp 127\\.0\\.0\\.1:${port}$`), line);
     assert.deepEqual(receiver.requests.map((r) => r.path), ['/hooks/mail']);
   });
 
