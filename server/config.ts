@@ -2,6 +2,7 @@
 // defaults < environment variables (MAILPEN_*) < command-line flags, and passed as an argument.
 // Every setting is one row of SETTINGS: its variable, flag, default, parser and help all live there,
 // so `mailpen --help` and the README table cannot drift from what is accepted.
+import { inboxNameProblem } from './store/inbox-name.js';
 
 export interface HostPort {
   host: string;
@@ -295,6 +296,11 @@ export function loadConfig(
   }
   if (c.smtpAuth === 'strict' && c.smtpUsers.size === 0) {
     throw new ConfigError('MAILPEN_SMTP_AUTH=strict needs at least one user in MAILPEN_SMTP_USERS (user:password)');
+  }
+  // A user's name is its inbox's name: one that cannot be could never deliver.
+  for (const user of c.smtpUsers.keys()) {
+    const problem = inboxNameProblem(user);
+    if (problem !== null) throw new ConfigError(`MAILPEN_SMTP_USERS: user ${JSON.stringify(user.slice(0, 40))}: ${problem}`);
   }
   return Object.freeze(c);
 }

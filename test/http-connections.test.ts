@@ -17,7 +17,7 @@ function halfOpen(port: number): Promise<net.Socket> {
 }
 
 function connections(server: TestServer): Promise<number> {
-  return new Promise((resolve, reject) => server.app.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+  return new Promise((resolve, reject) => server.app.server.getConnections((err: Error | null, n: number) => (err ? reject(err) : resolve(n))));
 }
 
 /** Polls until `condition` holds; fails with `what` after `ms`. */

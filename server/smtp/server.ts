@@ -8,9 +8,10 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { MessageStore } from '../store/store.js';
 import type { TlsMaterial } from './tls.js';
+import { DEFAULT_INBOX, inboxNameProblem, inboxRefusal } from '../store/inbox-name.js';
 
 /** The inbox a message lands in when its sender did not authenticate. */
-export const DEFAULT_INBOX = 'default';
+export { DEFAULT_INBOX };
 
 /** On shutdown, open sessions get this long to finish their message. */
 const SHUTDOWN_GRACE_MS = 2000;
@@ -29,7 +30,7 @@ export interface SmtpListeners {
 
 type SmtpConfig = Pick<
   Config,
-  'smtp' | 'smtps' | 'smtpStartTls' | 'hostname' | 'maxMessageSize' | 'maxRecipients' | 'maxConnections' | 'smtpIdleTimeout' | 'smtpAuth' | 'smtpUsers'
+  'smtp' | 'smtps' | 'smtpStartTls' | 'hostname' | 'maxMessageSize' | 'maxRecipients' | 'maxConnections' | 'smtpIdleTimeout' | 'smtpAuth' | 'smtpUsers' | 'maxInboxes'
 >;
 
 /** What SMTP tells whoever counts (the metrics); session ids pair an open with its close. */
@@ -37,7 +38,7 @@ export interface SmtpObserver {
   sessionOpened?(id: string): void;
   /** Also called for a connection refused before its session began (421 over MAILPEN_MAX_CONNECTIONS). */
   sessionClosed?(id: string): void;
-  refused?(reason: 'message_too_big' | 'auth_failed'): void;
+  refused?(reason: 'message_too_big' | 'auth_failed' | 'too_many_inboxes'): void;
 }
 
 export async function startSmtp(config: SmtpConfig, store: MessageStore, tls: TlsMaterial, log: Logger, observer: SmtpObserver = {}): Promise<SmtpListeners> {
@@ -84,6 +85,13 @@ export async function startSmtp(config: SmtpConfig, store: MessageStore, tls: Tl
 
   function authenticate(auth: SMTPServerAuthentication): [Error | null | undefined, { user: string } | undefined] {
     const user = auth.username ?? '';
+    // The user names the inbox (an empty one means the default inbox): refused here, at once and
+    // with the reason, rather than after the client has sent its whole message.
+    const problem = user === '' ? null : inboxNameProblem(user);
+    if (problem !== null) {
+      observer.refused?.('auth_failed');
+      return [smtpError(535, `Authentication refused: the user name is the inbox name, and ${problem}`), undefined];
+    }
     if (config.smtpAuth === 'optional') return [null, { user }];
     const expected = config.smtpUsers.get(user);
     const ok =
@@ -115,10 +123,17 @@ export async function startSmtp(config: SmtpConfig, store: MessageStore, tls: Tl
       }
       const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
       const authUser = typeof session.user === 'string' && session.user !== '' ? session.user : null;
+      const inbox = authUser ?? DEFAULT_INBOX;
+      // A new inbox past MAILPEN_MAX_INBOXES: a temporary refusal (deleting an inbox makes room).
+      const full = inboxRefusal(inbox, store, config.maxInboxes);
+      if (full !== null) {
+        observer.refused?.('too_many_inboxes');
+        return callback(smtpError(452, full));
+      }
       const mailFrom = session.envelope.mailFrom;
       const message = store.add({
         raw,
-        inbox: authUser ?? DEFAULT_INBOX,
+        inbox,
         envelope: {
           mailFrom: mailFrom ? mailFrom.address : '',
           rcptTo: session.envelope.rcptTo.map((r) => r.address),

@@ -1,9 +1,11 @@
 // What an inbox name may be. Inbox names come from outside (an SMTP AUTH user, `?inbox=` on an
 // upload, a provider API key, a routing rule) and are repeated in every list item, event and
 // counts frame: a 12 KB name times 3,000 inboxes made each counts frame 36 MB. So a name is short,
-// printable and safe to carry in a URL query, a header or a log line as it is.
+// printable and safe to carry in a URL query, a header or a log line as it is, and their number
+// is bounded (MAILPEN_MAX_INBOXES): together they bound what a counts frame or /api/inboxes carries.
+import type { MessageStore } from './store.js';
 
-/** The DEFAULT inbox: where a message lands when nothing chose another. */
+/** The inbox: where a message lands when nothing chose another. */
 export const DEFAULT_INBOX = 'default';
 
 /** Long enough for an e-mail address used as a user name (RFC 5321 caps a path at 256). */
@@ -22,3 +24,16 @@ export function inboxNameProblem(name: string): string | null {
 
 /** The same rule as a JSON-schema pattern, for route schemas (TypeBox `pattern`). */
 export const INBOX_NAME_PATTERN = '^[\\p{L}\\p{N}._@+=~:-]{1,128}$';
+
+/**
+ * Why mail cannot go into inbox `name` now: a name that cannot be one, or a new inbox past
+ * `maxInboxes` (0: no limit). Null when it can. Every edge that names an inbox asks this first.
+ */
+export function inboxRefusal(name: string, store: Pick<MessageStore, 'inboxCount' | 'hasInbox'>, maxInboxes: number): string | null {
+  const problem = inboxNameProblem(name);
+  if (problem !== null) return problem;
+  if (maxInboxes > 0 && store.inboxCount() >= maxInboxes && !store.hasInbox(name)) {
+    return `Mailpen holds ${maxInboxes} inboxes already (MAILPEN_MAX_INBOXES); delete one or raise the limit`;
+  }
+  return null;
+}

@@ -509,6 +509,14 @@ export class MemoryStore implements MessageStore {
     return [...this.#inboxes].map(([name, c]) => ({ name, total: c.total, unread: c.unread }));
   }
 
+  inboxCount(): number {
+    return this.#inboxes.size;
+  }
+
+  hasInbox(name: string): boolean {
+    return this.#inboxes.has(name);
+  }
+
   counts(): { messages: number; unread: number; bytes: number } {
     return { messages: this.#byId.size, unread: this.#unread, bytes: this.#bytes };
   }

@@ -134,6 +134,9 @@ export interface MessageStore {
   /** Deletes everything, or everything in one inbox. Returns the count deleted. */
   clear(inbox?: string): number;
   inboxes(): InboxCounts[];
+  /** How many inboxes hold mail, and whether `name` is one of them (without building the list). */
+  inboxCount(): number;
+  hasInbox(name: string): boolean;
   counts(): { messages: number; unread: number; bytes: number };
   /** The seq the next message will get; messages "after now" have seq >= this. */
   nextSeq(): number;

@@ -8,7 +8,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { App, AppDeps } from '../app.js';
 import type { Address, Envelope } from '../../store/types.js';
 import type { StoredMessage } from '../../store/store.js';
-import { inboxNameProblem } from '../../store/inbox-name.js';
+import { inboxRefusal } from '../../store/inbox-name.js';
 import { parseAddresses } from '../../mail/headers.js';
 
 /** The provider APIs Mailpen answers, each on its own path prefix (/sendgrid, /postmark...). */
@@ -78,13 +78,14 @@ export function badAddress(addresses: readonly Address[]): string | null {
 }
 
 /** The key's inbox, or why the key is refused (the caller answers with its provider's auth error). */
-export function inboxForKey(key: string | null | undefined, deps: Pick<AppDeps, 'config'>): { inbox: string } | { refused: string } {
+export function inboxForKey(key: string | null | undefined, deps: Pick<AppDeps, 'config' | 'store'>): { inbox: string } | { refused: string } {
   if (key === null || key === undefined || key === '') return { refused: 'no API key was sent' };
   const keys = deps.config.providerKeys;
   if (keys.length > 0 && !keys.includes(key)) return { refused: 'the API key is not one of MAILPEN_PROVIDER_KEYS' };
   // The key names the inbox as the SMTP AUTH user does. A key that cannot be a name is refused
   // rather than put in `default`: that would silently mix parallel tests' mail together.
-  const problem = inboxNameProblem(key);
+  // A new inbox past MAILPEN_MAX_INBOXES is refused the same way, with the reason.
+  const problem = inboxRefusal(key, deps.store, deps.config.maxInboxes);
   return problem === null ? { inbox: key } : { refused: `the API key chooses the inbox, and ${problem}` };
 }
 

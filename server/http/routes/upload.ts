@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { App, AppDeps } from '../app.js';
 import { ErrorRef, UploadQuery, UploadResponse } from '../schemas.js';
 import { HttpError } from '../errors.js';
-import { DEFAULT_INBOX } from '../../smtp/server.js';
+import { DEFAULT_INBOX, inboxRefusal } from '../../store/inbox-name.js';
 import { readHeaderBlock, parseAddresses } from '../../mail/headers.js';
 import { looksLikeMbox, splitMbox } from '../../mail/mbox.js';
 import type { Envelope } from '../../store/types.js';
@@ -54,6 +54,8 @@ export async function uploadRoutes(app: App, { store, config }: AppDeps): Promis
       const rejected: Array<{ message: number; reason: string }> = [];
       const notes: Array<{ message: number; note: string }> = [];
       const inbox = request.query.inbox ?? DEFAULT_INBOX;
+      const refusal = inboxRefusal(inbox, store, config.maxInboxes);
+      if (refusal !== null) throw new HttpError(400, `inbox: ${refusal}`);
       const ids: string[] = [];
       for (const [i, raw] of messages.entries()) {
         if (raw.length > config.maxMessageSize) {
