@@ -106,6 +106,11 @@ function compile(query: Query, store: MessageStore, headers: ReturnType<typeof h
           const inbox = query.value;
           return (m) => m.inbox === inbox;
         }
+        case 'via': {
+          // The provider API a message came through (envelope.via): sendgrid, postmark, mailgun, ses, resend.
+          const via = query.value.toLowerCase();
+          return (m) => m.envelope.via === via;
+        }
       }
       break;
     }

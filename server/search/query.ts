@@ -4,12 +4,12 @@
 
 export class QueryError extends Error {}
 
-export type Field = 'from' | 'to' | 'cc' | 'subject' | 'inbox' | 'header' | 'has' | 'is' | 'before' | 'after' | 'larger' | 'smaller';
+export type Field = 'from' | 'to' | 'cc' | 'subject' | 'inbox' | 'via' | 'header' | 'has' | 'is' | 'before' | 'after' | 'larger' | 'smaller';
 
 export type Query =
   | { kind: 'all' }
   | { kind: 'text'; value: string }
-  | { kind: 'field'; field: 'from' | 'to' | 'cc' | 'subject' | 'inbox'; value: string }
+  | { kind: 'field'; field: 'from' | 'to' | 'cc' | 'subject' | 'inbox' | 'via'; value: string }
   | { kind: 'header'; name: string; value: string | null }
   | { kind: 'attachment' }
   | { kind: 'read'; read: boolean }
@@ -19,7 +19,7 @@ export type Query =
   | { kind: 'and'; queries: Query[] }
   | { kind: 'or'; queries: Query[] };
 
-const FIELDS = new Set<string>(['from', 'to', 'cc', 'subject', 'inbox', 'header', 'has', 'is', 'before', 'after', 'larger', 'smaller']);
+const FIELDS = new Set<string>(['from', 'to', 'cc', 'subject', 'inbox', 'via', 'header', 'has', 'is', 'before', 'after', 'larger', 'smaller']);
 
 /** A query longer than this is someone's mistake, not a search. */
 export const MAX_QUERY_LENGTH = 2000;
@@ -180,6 +180,7 @@ function toTerm(field: string | null, value: string): Query {
     case 'cc':
     case 'subject':
     case 'inbox':
+    case 'via':
       return { kind: 'field', field, value };
     case 'header': {
       const colon = value.indexOf(':');
