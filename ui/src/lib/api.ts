@@ -33,6 +33,19 @@ export class ApiError extends Error {
   }
 }
 
+/** Status of an ApiError when no answer came at all (the server is down or the network is). */
+export const UNREACHABLE = 0;
+
+/** fetch, with the browser's bare "Failed to fetch" said in words a user can act on. */
+async function reach(input: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(input, init);
+  } catch (err) {
+    if (init.signal?.aborted) throw err;
+    throw new ApiError(UNREACHABLE, 'Mailpen is not reachable; is it still running?');
+  }
+}
+
 async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const init: RequestInit = { method, headers: { accept: 'application/json' } };
   if (signal) init.signal = signal;
@@ -40,7 +53,7 @@ async function request<T>(method: string, path: string, body?: unknown, signal?:
     init.body = JSON.stringify(body);
     init.headers = { accept: 'application/json', 'content-type': 'application/json' };
   }
-  const res = await fetch(path, init);
+  const res = await reach(path, init);
   if (!res.ok) {
     let message = `${res.status} ${res.statusText}`;
     try {
@@ -73,9 +86,37 @@ export const api = {
     return request('GET', messagePath(id), undefined, signal);
   },
   async raw(id: string, signal?: AbortSignal): Promise<string> {
-    const res = await fetch(`${messagePath(id)}/raw`, signal ? { signal } : {});
+    const res = await reach(`${messagePath(id)}/raw`, signal ? { signal } : {});
     if (!res.ok) throw new ApiError(res.status, `${res.status} ${res.statusText}`);
     return res.text();
+  },
+  /** The exact bytes received (to store them again: Undo after a delete). */
+  async rawBytes(id: string): Promise<Blob> {
+    const res = await reach(`${messagePath(id)}/raw`, {});
+    if (!res.ok) throw new ApiError(res.status, `${res.status} ${res.statusText}`);
+    return res.blob();
+  },
+  /** Stores a raw message in an inbox, as if received over SMTP. */
+  async upload(raw: Blob, inbox: string): Promise<{ ids: string[] }> {
+    const res = await reach(`/api/messages${query({ inbox })}`, { method: 'POST', body: raw, headers: { 'content-type': 'message/rfc822', accept: 'application/json' } });
+    if (!res.ok) throw new ApiError(res.status, `${res.status} ${res.statusText}`);
+    return (await res.json()) as { ids: string[] };
+  },
+  links(id: string, signal?: AbortSignal): Promise<{ links: string[] }> {
+    return request('GET', `${messagePath(id)}/links`, undefined, signal);
+  },
+  setReadMany(ids: string[], read: boolean): Promise<{ updated: number }> {
+    return request('PATCH', '/api/messages', { read, ids });
+  },
+  /** Marks what a search and inbox select (neither: every message) read or unread. */
+  setReadWhere(where: { q: string; inbox: string | null }, read: boolean): Promise<{ updated: number }> {
+    const body: { read: boolean; q?: string; inbox?: string } = { read };
+    if (where.q !== '') body.q = where.q;
+    if (where.inbox !== null) body.inbox = where.inbox;
+    return request('PATCH', '/api/messages', body);
+  },
+  info(): Promise<{ ports: { smtp: number; smtps: number | null; http: number } }> {
+    return request('GET', '/api/info');
   },
   setRead(id: string, read: boolean): Promise<MessageSummary> {
     return request('PATCH', messagePath(id), { read });

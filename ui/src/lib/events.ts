@@ -20,7 +20,11 @@ export interface StreamHandlers {
 }
 
 const FIRST_RETRY_MS = 500;
-const MAX_RETRY_MS = 15_000;
+/**
+ * A server restarted in about a second was found 16 s later with a 15 s cap. One local
+ * connection attempt every 5 s costs nothing; focus and `online` also try at once (mailbox).
+ */
+const MAX_RETRY_MS = 5_000;
 
 export class EventStream {
   readonly #handlers: StreamHandlers;

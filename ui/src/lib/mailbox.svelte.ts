@@ -1,28 +1,57 @@
-// The page's one controller: the list, the open message and the live connection, and the
-// actions that touch more than one of them (opening marks read, deleting closes the reader).
-// Components render its getters and call its methods.
+// The page's one controller: the list, the open message, the live connection and the address
+// bar, and the actions that touch more than one of them (opening marks read, deleting closes
+// the reader). Components render its getters and call its methods.
+//
+// One model for actions: the keys move the highlight (j/k), and d, u and Enter act on the
+// highlighted row; opening a message highlights it. A button in the reader acts on the message
+// it shows.
 import { api } from './api.ts';
 import { EventStream, type ConnectionStatus, type ChangeEvent } from './events.ts';
-import { Inbox } from './inbox.svelte.ts';
+import { Inbox, unhandled } from './inbox.svelte.ts';
 import { Reader } from './reader.svelte.ts';
+import { readAddress, writeAddress } from './address.ts';
+
+/** How long "Deleted · Undo" stays offered. */
+export const UNDO_MS = 8000;
+
+export interface Notice {
+  readonly text: string;
+  /** Takes the action back, while the notice is shown. */
+  readonly undo: (() => void) | null;
+}
+
+/** Marks the history entries this page pushed for an open message: closing it goes Back to the list. */
+interface HistoryState {
+  mailpen: 'opened' | 'view';
+}
 
 export class Mailbox {
   readonly inbox = new Inbox();
   readonly reader = new Reader();
   #status = $state<ConnectionStatus>('connecting');
+  /** Whether the stream was ever live: before that, a failure is "cannot reach", not "lost". */
+  #everLive = $state(false);
   /** When the next reconnect attempt is due (ms since the epoch), while one is waited for. */
   #retryAt = $state<number | null>(null);
   /** The clock the countdown reads; ticks only while a retry is waited for. */
   #now = $state(Date.now());
   #tick: ReturnType<typeof setInterval> | null = null;
-  #notice = $state<string | null>(null);
+  #notice = $state.raw<Notice | null>(null);
+  #noticeTimer: ReturnType<typeof setTimeout> | null = null;
+  /** What the search box shows; the list is for the last of it that parsed (`inbox.query`). */
+  #searchText = $state('');
+  /** Where to send mail, for the empty inbox: the host this page came from, Mailpen's SMTP port. */
+  #smtp = $state.raw<{ host: string; port: number } | null>(null);
   #stream: EventStream;
 
   constructor() {
     this.#stream = new EventStream({
       event: (e) => this.#onEvent(e),
       synced: (kind, counts) => {
+        this.#everLive = true;
         this.inbox.setCounts(counts);
+        this.inbox.clearError();
+        this.reader.retry();
         // Resumed: the missed events were replayed and applied; nothing to reload. Fresh: the first
         // page may predate the subscription, so an arrival in between would be missing; load again.
         if (kind !== 'resumed') this.inbox.revalidate();
@@ -37,13 +66,26 @@ export class Mailbox {
   get status(): ConnectionStatus {
     return this.#status;
   }
+  /** The server cannot be reached: what needs it is disabled, a banner says so. */
+  get offline(): boolean {
+    return this.#status === 'reconnecting' || (this.#status === 'connecting' && this.inbox.error !== null);
+  }
+  get everLive(): boolean {
+    return this.#everLive;
+  }
   /** Whole seconds until the next reconnect attempt, counting down (null: none is waited for). */
   get retryInS(): number | null {
     return this.#retryAt === null ? null : Math.max(0, Math.ceil((this.#retryAt - this.#now) / 1000));
   }
-  /** The last action's outcome, for the live region. */
-  get notice(): string | null {
+  /** The last action's outcome, shown for a few seconds (and read out by the live region). */
+  get notice(): Notice | null {
     return this.#notice;
+  }
+  get searchText(): string {
+    return this.#searchText;
+  }
+  get smtp(): { host: string; port: number } | null {
+    return this.#smtp;
   }
 
   #setRetry(retryInMs: number | null): void {
@@ -57,31 +99,84 @@ export class Mailbox {
   }
 
   start(): void {
+    const address = readAddress(location.search);
+    this.#searchText = address.q;
     // Both at once: the first screen does not wait for the WebSocket handshake.
-    void this.inbox.reload();
+    void this.inbox.view(address.inbox, address.q).then(() => {
+      if (!this.inbox.loaded && !this.inbox.loading) void this.inbox.reload();
+    });
+    if (address.message !== null) void this.open(address.message, 'none');
     this.#stream.start();
-    window.addEventListener('online', () => this.#stream.retryNow());
+    void api.info().then(
+      (info) => (this.#smtp = { host: location.hostname, port: info.ports.smtp }),
+      () => undefined,
+    );
+    // The server may be back long before the backoff's next try: try at once when the user
+    // comes back to the tab or the network returns.
+    const retry = (): void => this.#stream.retryNow();
+    window.addEventListener('online', retry);
+    window.addEventListener('focus', retry);
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') retry();
+    });
+    window.addEventListener('popstate', () => this.#fromAddress());
   }
 
   reconnect(): void {
     this.#stream.retryNow();
   }
 
-  /** Opens a message and marks it read through the API (the API's own reads never do). */
-  async open(id: string): Promise<void> {
+  /** The search box changed: the list follows once the text parses. */
+  setSearchText(text: string): void {
+    this.#searchText = text;
+  }
+
+  async search(text = this.#searchText): Promise<void> {
+    this.#searchText = text;
+    const before = this.inbox.query;
+    await this.inbox.search(text);
+    const after = this.inbox.query;
+    // Starting or ending a search is a place to come Back to; refining one is not.
+    if (after !== before) this.#commit(before === '' || after === '' ? 'push' : 'replace');
+  }
+
+  async switchInbox(inbox: string | null): Promise<void> {
+    const changed = inbox !== this.inbox.inbox;
+    const reload = this.inbox.switchInbox(inbox);
+    if (changed) this.#commit('push');
+    await reload;
+  }
+
+  /**
+   * Opens a message and marks it read through the API (the API's own reads never do). From the
+   * list it is a new history entry (Back returns to the list, on a phone too); from another open
+   * message it replaces that one's.
+   */
+  async open(id: string, history: 'auto' | 'none' = 'auto'): Promise<void> {
+    const wasOpen = this.reader.id !== null;
     this.inbox.highlight(id);
-    const message = await this.reader.open(id);
+    const opening = this.reader.open(id);
+    if (history === 'auto') this.#commit(wasOpen ? 'replace' : 'push', wasOpen ? undefined : 'opened');
+    const message = await opening;
     if (message && !message.read) {
-      this.inbox.markLocally(id, true);
+      this.inbox.setRead(id, true);
       this.reader.setRead(true);
       try {
         await api.setRead(id, true);
       } catch (err) {
-        this.inbox.markLocally(id, false);
+        this.inbox.setRead(id, false);
         this.reader.setRead(false);
-        this.#notice = `could not mark it read: ${(err as Error).message}`;
+        this.#say(`Could not mark it read: ${(err as Error).message}`);
       }
     }
+  }
+
+  /** Closes the reader: Back, when opening it made the history entry (so Forward opens it again). */
+  close(): void {
+    if (this.reader.id === null) return;
+    this.reader.close();
+    if ((history.state as HistoryState | null)?.mailpen === 'opened') history.back();
+    else this.#commit('replace');
   }
 
   openHighlighted(): void {
@@ -89,42 +184,57 @@ export class Mailbox {
     if (id) void this.open(id);
   }
 
-  /** The message an action applies to: the open one, else the highlighted one. */
-  #target(): { id: string; read: boolean } | null {
-    const id = this.reader.id ?? this.inbox.highlighted;
-    if (id === null) return null;
-    const row = this.inbox.find(id);
-    const read = this.reader.id === id && this.reader.message ? this.reader.message.read : (row?.read ?? false);
-    return { id, read };
+  /** The read flag of a message the page shows (the reader's copy is the freshest). */
+  #readOf(id: string): boolean {
+    if (this.reader.id === id && this.reader.message) return this.reader.message.read;
+    return this.inbox.find(id)?.read ?? false;
   }
 
-  async toggleRead(): Promise<void> {
-    const target = this.#target();
-    if (!target) return;
-    const read = !target.read;
-    this.inbox.markLocally(target.id, read);
-    if (this.reader.id === target.id) this.reader.setRead(read);
+  /** Flips read/unread: the highlighted message (the `u` key), or the one given (the reader's button). */
+  async toggleRead(id: string | null = this.inbox.highlighted): Promise<void> {
+    if (id === null) return;
+    const read = !this.#readOf(id);
+    this.inbox.setRead(id, read);
+    if (this.reader.id === id) this.reader.setRead(read);
     try {
-      await api.setRead(target.id, read);
-      this.#notice = read ? 'Marked read' : 'Marked unread';
+      await api.setRead(id, read);
+      this.#say(read ? 'Marked read' : 'Marked unread');
     } catch (err) {
-      this.inbox.markLocally(target.id, !read);
-      if (this.reader.id === target.id) this.reader.setRead(!read);
-      this.#notice = `could not change the read state: ${(err as Error).message}`;
+      this.inbox.setRead(id, !read);
+      if (this.reader.id === id) this.reader.setRead(!read);
+      this.#say(`Could not change the read state: ${(err as Error).message}`);
     }
   }
 
-  async remove(): Promise<void> {
-    const target = this.#target();
-    if (!target) return;
-    this.inbox.highlight(target.id);
+  /**
+   * Deletes the highlighted message (the `d` key), or the one given (the reader's button), and
+   * offers Undo for a few seconds: its exact bytes, read first, are stored again in its inbox.
+   */
+  async remove(id: string | null = this.inbox.highlighted): Promise<void> {
+    if (id === null) return;
+    const row = this.inbox.find(id);
+    const shown = this.reader.id === id ? this.reader.message : null;
+    const inbox = row?.inbox ?? shown?.inbox ?? this.inbox.inbox ?? 'default';
+    const read = this.#readOf(id);
+    this.inbox.highlight(id);
     try {
-      await api.remove(target.id);
-      this.#afterDelete([target.id]);
+      const raw = await api.rawBytes(id).catch(() => null);
+      await api.remove(id);
+      this.#afterDelete([id]);
       // The next message is highlighted, not opened: opening would mark it read unasked.
-      this.#notice = 'Message deleted';
+      this.#say('Deleted', raw === null ? null : () => void this.#restore(raw, inbox, read));
     } catch (err) {
-      this.#notice = `could not delete: ${(err as Error).message}`;
+      this.#say(`Could not delete: ${(err as Error).message}`);
+    }
+  }
+
+  async #restore(raw: Blob, inbox: string, read: boolean): Promise<void> {
+    try {
+      const { ids } = await api.upload(raw, inbox);
+      if (read && ids[0] !== undefined) await api.setRead(ids[0], true);
+      this.#say('Restored');
+    } catch (err) {
+      this.#say(`Could not undo: ${(err as Error).message}`);
     }
   }
 
@@ -132,17 +242,52 @@ export class Mailbox {
   async removeAll(): Promise<void> {
     try {
       const { deleted } = await api.removeAll(this.inbox.inbox);
-      this.reader.close();
-      this.#notice = `${deleted} message${deleted === 1 ? '' : 's'} deleted`;
-      await this.inbox.reload();
+      this.close();
+      this.#say(`${deleted} message${deleted === 1 ? '' : 's'} deleted`);
+      // An emptied inbox no longer exists: the menu would name nothing. Back to every inbox.
+      if (this.inbox.inbox !== null) await this.switchInbox(null);
+      else await this.inbox.reload();
     } catch (err) {
-      this.#notice = `could not delete: ${(err as Error).message}`;
+      this.#say(`Could not delete: ${(err as Error).message}`);
     }
+  }
+
+  dismissNotice(): void {
+    if (this.#noticeTimer) clearTimeout(this.#noticeTimer);
+    this.#noticeTimer = null;
+    this.#notice = null;
+  }
+
+  #say(text: string, undo: (() => void) | null = null): void {
+    if (this.#noticeTimer) clearTimeout(this.#noticeTimer);
+    const notice: Notice = { text, undo: undo ? () => (this.dismissNotice(), undo()) : null };
+    this.#notice = notice;
+    this.#noticeTimer = setTimeout(() => {
+      if (this.#notice === notice) this.#notice = null;
+    }, UNDO_MS);
   }
 
   #afterDelete(ids: string[]): void {
     this.inbox.removeLocally(ids);
-    if (this.reader.id !== null && ids.includes(this.reader.id)) this.reader.close();
+    if (this.reader.id !== null && ids.includes(this.reader.id)) this.close();
+  }
+
+  /** Writes the current view into the address bar. */
+  #commit(mode: 'push' | 'replace', mark: HistoryState['mailpen'] = 'view'): void {
+    const search = writeAddress({ inbox: this.inbox.inbox, q: this.inbox.query, message: this.reader.id });
+    if (search === location.search) return;
+    const url = `${location.pathname}${search}`;
+    if (mode === 'push') history.pushState({ mailpen: mark } satisfies HistoryState, '', url);
+    else history.replaceState(history.state, '', url);
+  }
+
+  /** Back or Forward: show what the address says. */
+  #fromAddress(): void {
+    const address = readAddress(location.search);
+    this.#searchText = address.q;
+    void this.inbox.view(address.inbox, address.q);
+    if (address.message === null) this.reader.close();
+    else if (address.message !== this.reader.id) void this.open(address.message, 'none');
   }
 
   #onEvent(event: ChangeEvent): void {
@@ -150,17 +295,19 @@ export class Mailbox {
     switch (event.type) {
       case 'updated':
         if (event.data.id === this.reader.id) this.reader.setRead(event.data.read);
-        break;
+        return;
       case 'deleted':
       case 'evicted':
-        if (this.reader.id !== null && event.data.messages.some((m) => m.id === this.reader.id)) this.reader.close();
-        break;
+        if (this.reader.id !== null && event.data.messages.some((m) => m.id === this.reader.id)) this.close();
+        return;
       case 'cleared':
-        if (this.reader.message && (event.data.inbox === null || event.data.inbox === this.reader.message.inbox)) this.reader.close();
-        break;
+        if (this.reader.message && (event.data.inbox === null || event.data.inbox === this.reader.message.inbox)) this.close();
+        return;
       case 'added':
       case 'counts':
-        break;
+        return;
+      default:
+        return unhandled(event);
     }
   }
 }

@@ -1,7 +1,10 @@
 // The open message: its JSON from the API, which view of it is shown, and at what preview width.
 import { api, type Message } from './api.ts';
 
-export type ReaderView = 'html' | 'text' | 'headers' | 'raw' | 'checks';
+export type ReaderView = 'html' | 'text' | 'headers' | 'raw' | 'links' | 'checks';
+/** The keys that switch the reader's tabs, in the tabs' order. */
+export const VIEW_KEYS: Partial<Record<string, ReaderView>> = { '1': 'html', '2': 'text', '3': 'headers', '4': 'raw', '5': 'links', '6': 'checks' };
+
 export type PreviewWidth = 'phone' | 'tablet' | 'desktop';
 
 export const PREVIEW_WIDTHS: Record<PreviewWidth, { label: string; px: number | null }> = {
@@ -29,6 +32,8 @@ export class Reader {
   #width = $state<PreviewWidth>('desktop');
   #raw = $state<string | null>(null);
   #rawError = $state<string | null>(null);
+  #links = $state.raw<string[] | null>(null);
+  #linksError = $state<string | null>(null);
   #abort: AbortController | null = null;
   /** Remote images, fonts and styles off for every message (remembered), unless let in for one. */
   #blockRemote = $state(storedBlockRemote());
@@ -79,6 +84,13 @@ export class Reader {
   get raw(): string | null {
     return this.#raw;
   }
+  /** The message's links (GET /api/messages/:id/links), once the Links tab asked for them. */
+  get links(): string[] | null {
+    return this.#links;
+  }
+  get linksError(): string | null {
+    return this.#linksError;
+  }
   get rawError(): string | null {
     return this.#rawError;
   }
@@ -88,21 +100,26 @@ export class Reader {
     this.#abort?.abort();
     const abort = new AbortController();
     this.#abort = abort;
+    // Each message opens on its body: a tab chosen for one (Source) is not forced on the next.
+    if (id !== this.#id) this.#view = 'html';
     this.#id = id;
     this.#loading = true;
     this.#error = null;
     this.#raw = null;
     this.#rawError = null;
+    this.#links = null;
+    this.#linksError = null;
     try {
       const message = await api.message(id, abort.signal);
       if (abort.signal.aborted) return null;
       this.#message = message;
       if (this.#view === 'raw') void this.#loadRaw();
+      if (this.#view === 'links') void this.#loadLinks();
       return message;
     } catch (err) {
       if (abort.signal.aborted) return null;
       this.#message = null;
-      this.#error = `could not open the message: ${(err as Error).message}`;
+      this.#error = `Could not open the message: ${(err as Error).message}`;
       return null;
     } finally {
       if (!abort.signal.aborted) this.#loading = false;
@@ -121,6 +138,12 @@ export class Reader {
   show(view: ReaderView): void {
     this.#view = view;
     if (view === 'raw' && this.#raw === null) void this.#loadRaw();
+    if (view === 'links' && this.#links === null) void this.#loadLinks();
+  }
+
+  /** Opens the message again if it failed to load (the connection is back). */
+  retry(): void {
+    if (this.#id !== null && this.#error !== null) void this.open(this.#id);
   }
 
   setWidth(width: PreviewWidth): void {
@@ -132,6 +155,17 @@ export class Reader {
     if (this.#message && this.#message.read !== read) this.#message = { ...this.#message, read };
   }
 
+  async #loadLinks(): Promise<void> {
+    const id = this.#id;
+    if (id === null) return;
+    try {
+      const { links } = await api.links(id);
+      if (this.#id === id) this.#links = links;
+    } catch (err) {
+      if (this.#id === id) this.#linksError = `Could not load the links: ${(err as Error).message}`;
+    }
+  }
+
   async #loadRaw(): Promise<void> {
     const id = this.#id;
     if (id === null) return;
@@ -139,7 +173,7 @@ export class Reader {
       const raw = await api.raw(id);
       if (this.#id === id) this.#raw = raw;
     } catch (err) {
-      if (this.#id === id) this.#rawError = `could not load the source: ${(err as Error).message}`;
+      if (this.#id === id) this.#rawError = `Could not load the source: ${(err as Error).message}`;
     }
   }
 }
