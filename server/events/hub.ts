@@ -231,6 +231,8 @@ export class EventHub implements UpgradeTarget {
         return { type: 'evicted', seq, data: { messages: e.messages } };
       case 'cleared':
         return { type: 'cleared', seq, data: { inbox: e.inbox } };
+      default:
+        return unhandled(e);
     }
   }
 
@@ -310,5 +312,12 @@ function forInbox(event: ChangeEvent, inbox: string): ChangeEvent | null {
     case 'counts':
       // Every client gets all counts: the inbox switcher shows every inbox.
       return event;
+    default:
+      return unhandled(event);
   }
+}
+
+/** The end of every `switch` on an event: a new event type does not compile until it is handled. */
+function unhandled(event: never): never {
+  throw new Error(`unhandled event ${JSON.stringify(event)}`);
 }
