@@ -65,6 +65,10 @@ export interface Config {
   /** Milliseconds a webhook receiver has to answer before the attempt counts as failed. */
   webhookTimeout: number;
   /** Milliseconds before the first retry of a failed webhook delivery; doubled for each further one. */
+  /** Worker threads that parse whole messages for the message view (mailparser). */
+  parseWorkers: number;
+  /** Milliseconds a full parse may take; past it the message is shown raw and its worker ended. */
+  parseTimeout: number;
   webhookRetry: number;
   /** Deliveries waiting per webhook URL; past it the oldest are dropped (and counted). */
   webhookQueue: number;
@@ -237,7 +241,9 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> }[keyof Config][] = [
   { key: 'maxWaits', env: 'MAILPEN_MAX_WAITS', flag: '--max-waits', default: '1000', accepts: 'count', help: 'concurrent GET /api/wait requests (503 above it; 0: no limit)', parse: parseCount },
   { key: 'maxHttpConnections', env: 'MAILPEN_MAX_HTTP_CONNECTIONS', flag: '--max-http-connections', default: '500', accepts: 'count', help: 'concurrent HTTP connections, event-stream clients included (closed at once above it, and logged; 0: no limit)', parse: parseCount },
   { key: 'httpIdleTimeout', env: 'MAILPEN_HTTP_IDLE_TIMEOUT', flag: '--http-idle-timeout', default: '60s', accepts: 'duration', help: 'an HTTP connection silent this long is closed (a pending /api/wait is not silent)', parse: parseDuration },
-  { key: 'maxInboxes', env: 'MAILPEN_MAX_INBOXES', flag: '--max-inboxes', default: '1000', accepts: 'count', help: 'inboxes at once; mail for a new inbox past it is refused (SMTP 452 at AUTH or DATA, API 400; 0: no limit)', parse: parseCount },
+  { key: 'maxInboxes', env: 'MAILPEN_MAX_INBOXES', flag: '--max-inboxes', default: '1000', accepts: 'count', help: 'inboxes at once; mail for a new inbox past it is refused (SMTP 452 at DATA, API 400; 0: no limit)', parse: parseCount },
+  { key: 'parseWorkers', env: 'MAILPEN_PARSE_WORKERS', flag: '--parse-workers', default: '2', accepts: 'count of 1 or more', help: 'worker threads that parse whole messages for the message view, so no message can stall the server', parse: (v) => { const n = parseCount(v); return n >= 1 ? n : fail('1 or more'); } },
+  { key: 'parseTimeout', env: 'MAILPEN_PARSE_TIMEOUT', flag: '--parse-timeout', default: '5s', accepts: 'duration', help: 'a message whose full parse takes longer is shown raw, with the reason', parse: parseDuration },
   {
     key: 'webhookUrls', env: 'MAILPEN_WEBHOOK_URLS', flag: '--webhook-urls', default: '', accepts: 'url,...',
     help: 'http(s) URLs that get a POST of each new message\'s summary (JSON); the only connections Mailpen makes; none when empty', parse: parseWebhookUrls,

@@ -1,6 +1,7 @@
 // Where Mailpen starts, in one ordered block: config is already checked; then the store, the
-// webhooks and metrics that subscribe to it, the TLS material, HTTP, SMTP. close() stops them in
-// reverse: SMTP first (no new mail), then HTTP, then the webhooks flush what is queued.
+// webhooks and metrics that subscribe to it, the parser, the TLS material, HTTP, SMTP. close()
+// stops them in reverse: SMTP first (no new mail), then HTTP, then the parser's workers, then the
+// webhooks flush what is queued.
 import type { AddressInfo } from 'node:net';
 import { ConfigError, type Config, type HostPort } from './config.js';
 import { createLogger, type Logger } from './log.js';
@@ -66,6 +67,7 @@ export async function start(config: Readonly<Config>, log: Logger = createLogger
     'Mailpen is listening',
   );
 
+    await parser.close();
   let closing: Promise<void> | null = null;
   return {
     config, store, app, log, smtp: smtp.smtp, smtps: smtp.smtps, http,
@@ -81,3 +83,4 @@ export async function start(config: Readonly<Config>, log: Logger = createLogger
     },
   };
 }
+        await parser.close();

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { RawSmtp, queuedId, expectedStored } from './helpers/smtp-client.js';
 import { loadCorpus, CORPUS_MIN_MESSAGES, type CorpusMessage } from './helpers/corpus.js';
-import { parseMessage } from '../server/mail/parse.js';
+import { MessageParser } from '../server/mail/parse.js';
 
 const CONNECTIONS = 4;
 /** A parse that takes longer than this on a corpus message is a hang, not a slow machine. */
@@ -35,7 +35,8 @@ describe('the real-world corpus over SMTP', () => {
       }),
     );
   });
-  after(() => server.close());
+  const parser = new MessageParser({ workers: 2, timeoutMs: 5000 });
+  after(() => Promise.all([server.close(), parser.close()]));
 
   it('has the whole corpus to work with', () => {
     assert.ok(corpus.length >= CORPUS_MIN_MESSAGES, `found ${corpus.length} messages`);
@@ -68,7 +69,7 @@ describe('the real-world corpus over SMTP', () => {
         timer = setTimeout(() => reject(new Error(`${item.name}: parse still running after ${PARSE_BOUND_MS} ms`)), PARSE_BOUND_MS);
       });
       try {
-        const parsed = await Promise.race([parseMessage(m.raw), hang]);
+        const parsed = await Promise.race([parser.parse(m.raw), hang]);
         assert.ok(Array.isArray(parsed.headers), item.name);
         assert.ok(Array.isArray(parsed.problems), item.name);
       } finally {

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { parseQuery, QueryError } from '../server/search/query.js';
 import { compileSearch } from '../server/search/match.js';
 import { MemoryStore } from '../server/store/memory-store.js';
-import { parseMessage } from '../server/mail/parse.js';
+import { MessageParser } from '../server/mail/parse.js';
 import { summarizeHeaders } from '../server/mail/summary.js';
 import { scanBody } from '../server/mail/scan.js';
 import { loadCorpus } from './helpers/corpus.js';
@@ -157,6 +157,8 @@ function mutate(raw: Buffer, ops: Array<[number, number, number]>): Buffer {
 
 describe('message handling under fuzzing', () => {
   const corpus = loadCorpus();
+  const parser = new MessageParser({ workers: 2, timeoutMs: 5000 });
+  after(() => parser.close());
   const mutated = fc
     .tuple(fc.nat({ max: corpus.length - 1 }), fc.array(fc.tuple(fc.nat(), fc.nat(), fc.nat()), { minLength: 1, maxLength: 8 }))
     .map(([i, ops]) => mutate(corpus[i]!.raw, ops));
@@ -182,7 +184,7 @@ describe('message handling under fuzzing', () => {
   it('parses any bytes fully (in the workers), never rejecting', async () => {
     await fc.assert(
       fc.asyncProperty(anyMessage, async (raw) => {
-        const parsed = await parseMessage(raw);
+        const parsed = await parser.parse(raw);
         assert.ok(Array.isArray(parsed.headers));
         assert.ok(Array.isArray(parsed.parts));
         for (const p of parsed.parts) assert.match(p.partId, /^[0-9.]+$/);

@@ -43,7 +43,7 @@ describe('parse pool', () => {
   after(() => Promise.all(pools.map((p) => p.close())));
 
   it('gives the same parse as mailparser on the main thread', async () => {
-    const p = pool({ workers: 2 });
+    const p = pool({ workers: 2, timeoutMs: 5000 });
     const sample = loadCorpus().filter((_, i) => i % 25 === 0);
     assert.ok(sample.length >= 15);
     for (const m of sample) {
@@ -80,7 +80,7 @@ describe('parse pool', () => {
   });
 
   it('queues beyond its worker count and answers every parse', async () => {
-    const p = pool({ workers: 2 });
+    const p = pool({ workers: 2, timeoutMs: 5000 });
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => p.parse(Buffer.from(`Subject: n${i}\r\n\r\nbody ${i}\r\n`))));
     results.forEach((r, i) => assert.equal(r.message.text?.trim(), `body ${i}`));
     assert.ok(p.size <= 2);

@@ -7,6 +7,7 @@ import { createLogger } from '../server/log.js';
 import { MemoryStore } from '../server/store/memory-store.js';
 import { buildApp, type App } from '../server/http/app.js';
 import { hostName, hostAllowed, credentialsValid } from '../server/http/security.js';
+import { MessageParser } from '../server/mail/parse.js';
 import { startTestServer } from './helpers/server.js';
 import WebSocket from 'ws';
 
@@ -16,6 +17,8 @@ async function appWith(overrides: Partial<Config> = {}): Promise<App> {
   return buildApp({
     config,
     store,
+    // Never asked to parse here: closed with the process (its workers start on demand).
+    parser: new MessageParser({ workers: 1, timeoutMs: config.parseTimeout }),
     log: createLogger({ logLevel: 'silent', logFormat: 'json' }),
     runtime: { startedAt: new Date(), version: 'test', ports: { smtp: 1025, smtps: null, http: 8025 } },
   });

@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { MessageStore } from '../store/store.js';
+import type { MessageParser } from '../mail/parse.js';
 import { healthRoutes } from './routes/health.js';
 import { attachEventStream } from './routes/events.js';
 import { security } from './security.js';
@@ -37,6 +38,8 @@ export interface AppDeps {
   runtime: Runtime;
   /** Prometheus metrics (/metrics); null or absent when MAILPEN_METRICS=off. */
   metrics?: Metrics | null;
+  /** The full parse of a message (worker threads and a cache), made and closed by server/main.ts. */
+  parser: MessageParser;
   /** Webhook delivery counters for /api/info; null or absent when no URL is configured. */
   webhooks?: Webhooks | null;
 }

@@ -15,7 +15,7 @@ export interface HttpGauges {
   pendingWaits(): number;
 }
 
-/** A full parse of most mail takes milliseconds; a pathological one runs into PARSE_TIMEOUT_MS (5 s). */
+/** A full parse of most mail takes milliseconds; a pathological one runs into MAILPEN_PARSE_TIMEOUT (5 s). */
 const PARSE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 export class Metrics {

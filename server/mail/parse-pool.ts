@@ -8,7 +8,6 @@
 // with it ("Reached heap limit"), which would turn a limit into a kill switch. Measured: a 50 MB
 // message (text, HTML or base64) peaks at about 800 MB RSS while it parses.
 import { Worker } from 'node:worker_threads';
-import { availableParallelism } from 'node:os';
 import { shownRaw, type Parsed, type ParsedMessage } from './parsed.js';
 
 /** What the main thread sends a worker: the raw bytes (copied by postMessage). */
@@ -32,12 +31,8 @@ export interface ParsePoolOptions {
   idleMs: number;
 }
 
-export const DEFAULT_POOL: ParsePoolOptions = {
-  // Two cores is what a laptop spares without noticing; one is enough to keep the loop free.
-  workers: Math.max(1, Math.min(2, availableParallelism())),
-  timeoutMs: 5000,
-  idleMs: 60_000,
-};
+/** An idle worker's default life: its memory comes back a minute after the last parse. */
+const IDLE_MS = 60_000;
 
 interface Job {
   raw: Buffer;
@@ -59,8 +54,9 @@ export class ParsePool {
   readonly #queue: Job[] = [];
   #closed = false;
 
-  constructor(options: Partial<ParsePoolOptions> = {}) {
-    this.#options = { ...DEFAULT_POOL, ...options };
+  /** Workers and time limit come from the config (MAILPEN_PARSE_WORKERS, MAILPEN_PARSE_TIMEOUT). */
+  constructor(options: Pick<ParsePoolOptions, 'workers' | 'timeoutMs'> & Partial<ParsePoolOptions>) {
+    this.#options = { idleMs: IDLE_MS, ...options };
   }
 
   /** Workers alive now (busy or idle). */

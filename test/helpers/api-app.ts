@@ -3,6 +3,7 @@ import { loadConfig, type Config } from '../../server/config.js';
 import { createLogger } from '../../server/log.js';
 import { MemoryStore } from '../../server/store/memory-store.js';
 import { buildApp, type App } from '../../server/http/app.js';
+import { MessageParser } from '../../server/mail/parse.js';
 import type { StoredMessage } from '../../server/store/store.js';
 
 export interface ApiApp {
@@ -17,9 +18,11 @@ export interface ApiApp {
 export async function apiApp(overrides: Partial<Config> = {}): Promise<ApiApp> {
   const config = loadConfig([], {}, { logLevel: 'silent', ...overrides });
   const store = new MemoryStore({ maxMessages: config.maxMessages, maxBytes: config.maxBytes });
+  const parser = new MessageParser({ workers: config.parseWorkers, timeoutMs: config.parseTimeout });
   const app = await buildApp({
     config,
     store,
+    parser,
     log: createLogger({ logLevel: process.env.MAILPEN_TEST_LOG === '1' ? 'debug' : 'silent', logFormat: 'json' }),
     runtime: { startedAt: new Date(), version: 'test', ports: { smtp: 1025, smtps: null, http: 8025 } },
   });
@@ -43,7 +46,10 @@ export async function apiApp(overrides: Partial<Config> = {}): Promise<ApiApp> {
         },
       });
     },
-    close: () => app.close(),
+    close: async () => {
+      await app.close();
+      await parser.close();
+    },
   };
 }
 

@@ -6,7 +6,6 @@ import type { App, AppDeps } from '../app.js';
 import { ErrorRef, IdParams } from '../schemas.js';
 import { findMessage } from '../selection.js';
 import { HttpError } from '../errors.js';
-import { parseMessage } from '../../mail/parse.js';
 import { checksFor, forgetChecks, type CheckPartName } from '../../checks/index.js';
 import { ChecksQuery, ChecksResponse } from '../../checks/schema.js';
 
@@ -22,7 +21,7 @@ function selectedParts(value: string | undefined): Set<CheckPartName> {
   return parts;
 }
 
-export async function checkRoutes(app: App, { store, config }: AppDeps): Promise<void> {
+export async function checkRoutes(app: App, { store, config, parser }: AppDeps): Promise<void> {
   const checks = checksFor(config);
   app.addHook('onClose', async () => {
     forgetChecks(config);
@@ -43,7 +42,7 @@ export async function checkRoutes(app: App, { store, config }: AppDeps): Promise
     async (request) => {
       const parts = selectedParts(request.query.parts);
       const message = findMessage(store, request.params.id);
-      const html = parts.has('html') || parts.has('lint') ? (await parseMessage(message.raw)).html : null;
+      const html = parts.has('html') || parts.has('lint') ? (await parser.parse(message.raw)).html : null;
       return { id: message.id, ...(await checks.check(message.raw, html, parts)) };
     },
   );

@@ -6,7 +6,6 @@ import type { App, AppDeps } from '../app.js';
 import { CodesResponse, ErrorRef, HtmlQuery, IdParams, LinksResponse, PartParams, RawQuery } from '../schemas.js';
 import { findMessage } from '../selection.js';
 import { HttpError } from '../errors.js';
-import { parseMessage, partContent } from '../../mail/parse.js';
 import { rewriteCidReferences, extractLinks, linksInNewTab } from '../../mail/html.js';
 import { contentDisposition } from '../content-disposition.js';
 import { findCodes } from '../../mail/codes.js';
@@ -41,7 +40,7 @@ function safeContentType(type: string): string {
   return /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/.test(type) ? type : 'application/octet-stream';
 }
 
-export async function messageContentRoutes(app: App, { store }: AppDeps): Promise<void> {
+export async function messageContentRoutes(app: App, { store, parser }: AppDeps): Promise<void> {
   const binary = { 200: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }), 404: ErrorRef };
 
   app.get(
@@ -79,7 +78,7 @@ export async function messageContentRoutes(app: App, { store }: AppDeps): Promis
     },
     async (request, reply) => {
       const message = findMessage(store, request.params.id);
-      const found = await partContent(message.raw, request.params.partId);
+      const found = await parser.part(message.raw, request.params.partId);
       if (!found) throw new HttpError(404, `message ${message.id} has no part ${JSON.stringify(request.params.partId)}`);
       const type = safeContentType(found.part.contentType);
       const inline = INLINE_IMAGES.has(type);
@@ -107,7 +106,7 @@ export async function messageContentRoutes(app: App, { store }: AppDeps): Promis
     },
     async (request, reply) => {
       const message = findMessage(store, request.params.id);
-      const parsed = await parseMessage(message.raw);
+      const parsed = await parser.parse(message.raw);
       if (parsed.html === null) throw new HttpError(404, `message ${message.id} has no HTML body`);
       const html = rewriteCidReferences(parsed.html, parsed.parts, (partId) => `/api/messages/${encodeURIComponent(message.id)}/parts/${encodeURIComponent(partId)}`);
       return reply
@@ -131,7 +130,7 @@ export async function messageContentRoutes(app: App, { store }: AppDeps): Promis
     },
     async (request) => {
       const message = findMessage(store, request.params.id);
-      const parsed = await parseMessage(message.raw);
+      const parsed = await parser.parse(message.raw);
       return { links: extractLinks(parsed.html, parsed.text) };
     },
   );
@@ -148,7 +147,7 @@ export async function messageContentRoutes(app: App, { store }: AppDeps): Promis
     },
     async (request) => {
       const message = findMessage(store, request.params.id);
-      const parsed = await parseMessage(message.raw);
+      const parsed = await parser.parse(message.raw);
       return { codes: findCodes(parsed.text, parsed.html) };
     },
   );

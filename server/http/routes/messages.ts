@@ -16,9 +16,8 @@ import {
 import { Type } from '@sinclair/typebox';
 import { findMessage, selectedIds, selection } from '../selection.js';
 import { HttpError } from '../errors.js';
-import { parseMessage } from '../../mail/parse.js';
 
-export async function messageRoutes(app: App, { store }: AppDeps): Promise<void> {
+export async function messageRoutes(app: App, { store, parser }: AppDeps): Promise<void> {
   app.get(
     '/messages',
     {
@@ -56,7 +55,7 @@ export async function messageRoutes(app: App, { store }: AppDeps): Promise<void>
     async (request) => {
       const message = findMessage(store, request.params.id);
       const summary = store.summary(message);
-      const parsed = await parseMessage(message.raw);
+      const parsed = await parser.parse(message.raw);
       const { mailFrom, rcptTo, helo, remoteAddress, authUser, tls, via } = message.envelope;
       return {
         ...summary,

@@ -8,7 +8,7 @@ import { HttpError, errorBody } from '../errors.js';
 import { selection } from '../selection.js';
 import { parseInstant, QueryError } from '../../search/query.js';
 import type { Waiters } from '../waiters.js';
-import { parseMessage } from '../../mail/parse.js';
+import type { MessageParser } from '../../mail/parse.js';
 import { extractLinks } from '../../mail/html.js';
 import { findCodes } from '../../mail/codes.js';
 
@@ -30,10 +30,10 @@ function resolvePoint(store: MessageStore, after: string | undefined): Point {
 }
 
 /** The summary, with the links and/or codes `include` asks for: the one call a test needs. */
-async function answer(store: MessageStore, m: StoredMessage, include: string | undefined): Promise<WaitResponseWire> {
+async function answer(store: MessageStore, parser: MessageParser, m: StoredMessage, include: string | undefined): Promise<WaitResponseWire> {
   const summary: WaitResponseWire = store.summary(m);
   if (!include) return summary;
-  const parsed = await parseMessage(m.raw);
+  const parsed = await parser.parse(m.raw);
   const wanted = include.split(',');
   if (wanted.includes('links')) summary.links = extractLinks(parsed.html, parsed.text);
   if (wanted.includes('codes')) summary.codes = findCodes(parsed.text, parsed.html);
@@ -44,7 +44,7 @@ function isAfter(point: Point, m: StoredMessage): boolean {
   return 'seq' in point ? m.seq > point.seq : m.receivedAt >= point.time;
 }
 
-export async function waitRoutes(app: App, { store, waiters }: AppDeps & { waiters: Waiters }): Promise<void> {
+export async function waitRoutes(app: App, { store, parser, waiters }: AppDeps & { waiters: Waiters }): Promise<void> {
   app.get(
     '/wait',
     {
@@ -69,7 +69,7 @@ export async function waitRoutes(app: App, { store, waiters }: AppDeps & { waite
         if (accepts(m)) found = m;
         return true;
       }, sel.inbox);
-      if (found) return answer(store, found, include);
+      if (found) return answer(store, parser, found, include);
 
       // A wait is silent for up to its timeout: longer than the connection idle timeout allows.
       // (The connection keeps the longer timeout for the rest of its life: another wait is likely.)
@@ -78,7 +78,7 @@ export async function waitRoutes(app: App, { store, waiters }: AppDeps & { waite
       const outcome = await waiters.wait(accepts, timeout * 1000, reply.raw);
       switch (outcome.kind) {
         case 'message':
-          return answer(store, outcome.message, include);
+          return answer(store, parser, outcome.message, include);
         case 'timeout':
           throw new HttpError(408, `no matching message arrived within ${timeout} s`);
         case 'full':
