@@ -13,6 +13,7 @@ import { buildApp, type App, type Runtime } from './http/app.js';
 import { VERSION } from './package-root.js';
 import { Webhooks } from './integrations/webhooks.js';
 import { Metrics } from './integrations/metrics.js';
+import { MessageParser } from './mail/parse.js';
 
 /** A port in use or an address not on this machine is a setting to change: say which. */
 function listenError(err: unknown, setting: string, addr: HostPort): unknown {
@@ -39,13 +40,14 @@ export async function start(config: Readonly<Config>, log: Logger = createLogger
   // The only outbound connections Mailpen can make, to MAILPEN_WEBHOOK_URLS; without one, none exists.
   const webhooks = config.webhookUrls.length > 0 ? new Webhooks(store, config, log.child({ edge: 'webhooks' }), VERSION) : null;
   const metrics = config.metrics ? new Metrics(store, webhooks && (() => webhooks.stats)) : null;
+  const parser = new MessageParser({ workers: config.parseWorkers, timeoutMs: config.parseTimeout });
   const tls = await loadTls(config);
   const runtime: Runtime = {
     startedAt: new Date(),
     version: VERSION,
     ports: { smtp: config.smtp.port, smtps: config.smtps?.port ?? null, http: config.http.port },
   };
-  const app = await buildApp({ config, store, log, runtime, metrics, webhooks });
+  const app = await buildApp({ config, store, parser, log, runtime, metrics, webhooks });
   await app.listen({ host: config.http.host, port: config.http.port }).catch((err: unknown) => {
     throw listenError(err, 'MAILPEN_HTTP_ADDR', config.http);
   });
