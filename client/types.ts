@@ -27,6 +27,8 @@ export interface MessageSummary {
   /** Count of attachment parts. */
   attachments: number;
   read: boolean;
+  /** Labels from X-Tags, plus-addresses (bob+signup@) or the API, sorted. */
+  tags: string[];
   /** MAIL FROM and every RCPT TO (Bcc included). */
   envelope: { from: string; to: string[] };
   /** What could not be parsed. */
@@ -131,7 +133,7 @@ export interface Counts {
 
 export type MailpenEvent =
   | { type: 'added'; seq: number; data: { message: MessageSummary } }
-  | { type: 'updated'; seq: number; data: { id: string; inbox: string; read: boolean } }
+  | { type: 'updated'; seq: number; data: { id: string; inbox: string; read: boolean; tags?: string[] } }
   | { type: 'deleted'; seq: number; data: { messages: MessageRef[] } }
   | { type: 'evicted'; seq: number; data: { messages: MessageRef[] } }
   | { type: 'cleared'; seq: number; data: { inbox: string | null } }

@@ -224,7 +224,7 @@ export class EventHub implements UpgradeTarget {
       case 'added':
         return { type: 'added', seq, data: { message: this.#store.summary(e.message) } };
       case 'updated':
-        return { type: 'updated', seq, data: { id: e.message.id, inbox: e.message.inbox, read: e.message.read } };
+        return { type: 'updated', seq, data: { id: e.message.id, inbox: e.message.inbox, read: e.message.read, tags: [...e.message.tags] } };
       case 'deleted':
         return { type: 'deleted', seq, data: { messages: e.messages } };
       case 'evicted':

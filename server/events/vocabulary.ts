@@ -32,11 +32,11 @@ export interface AddedEvent {
   data: { message: MessageSummary };
 }
 
-/** A message was marked read or unread. */
+/** A message was marked read or unread, or its tags changed; `tags` is always sent by the server. */
 export interface UpdatedEvent {
   type: 'updated';
   seq: number;
-  data: { id: string; inbox: string; read: boolean };
+  data: { id: string; inbox: string; read: boolean; tags?: string[] };
 }
 
 /** Messages were deleted by someone (the API, the UI). */

@@ -25,6 +25,7 @@ import { mcpRoutes } from './routes/mcp.js';
 import type { Metrics } from '../integrations/metrics.js';
 import type { Webhooks } from '../integrations/webhooks.js';
 import { providerRoutes } from './providers/index.js';
+import { mailpitRoutes } from './compat/mailpit/routes.js';
 import { Waiters } from './waiters.js';
 import { closeUnusedConnectionsOnClose } from './unused-connections.js';
 import { MessageSummarySchema } from './schemas.js';
@@ -85,7 +86,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // First: swagger builds the OpenAPI document from the routes registered after it.
   await app.register(openApiDocs, deps);
   await app.register(healthRoutes, deps);
-  // /api/v1 and /api/v2 stay free for Mailpit- and MailHog-compatible APIs.
+  // Mailpit's API on /api/v1 and /view (compat/mailpit/), MailHog's on /api/v2 and its /api/v1 deletes.
+  await app.register(mailpitRoutes, deps);
   const api = { ...deps, prefix: '/api' };
   await app.register(messageRoutes, api);
   await app.register(messageContentRoutes, api);

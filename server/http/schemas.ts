@@ -23,6 +23,7 @@ export const MessageSummarySchema = Type.Object(
     size: Type.Integer({ description: 'raw size in bytes' }),
     attachments: Type.Integer({ description: 'count of attachment parts' }),
     read: Type.Boolean(),
+    tags: Type.Array(Type.String(), { description: 'labels from X-Tags, plus-addresses (bob+signup@) or PUT /api/messages/:id/tags, sorted' }),
     envelope: Type.Object({ from: Type.String(), to: Type.Array(Type.String()) }, { description: 'MAIL FROM and every RCPT TO (Bcc included)' }),
     problems: Type.Array(Type.String(), { description: 'what could not be parsed' }),
   },

@@ -13,6 +13,11 @@ import { parseQuery, type Query } from './query.js';
 
 export type MessagePredicate = (message: StoredMessage) => boolean;
 
+/** Compiles an already parsed query (the Mailpit compatibility layer builds its own from Mailpit's syntax). */
+export function compileQuery(query: Query, store: MessageStore): MessagePredicate {
+  return compile(query, store, headerReader());
+}
+
 /** Parses and compiles `q`; throws QueryError with the reason when it does not parse. */
 export function compileSearch(q: string, store: MessageStore): MessagePredicate {
   return compile(parseQuery(q), store, headerReader());
@@ -125,6 +130,11 @@ function compile(query: Query, store: MessageStore, headers: ReturnType<typeof h
     case 'read': {
       const { read } = query;
       return (m) => m.read === read;
+    }
+    case 'tag': {
+      if (query.value === null) return (m) => m.tags.length > 0;
+      const tag = query.value.toLowerCase();
+      return (m) => m.tags.some((t) => t.toLowerCase() === tag);
     }
     case 'time': {
       const { at } = query;

@@ -4,7 +4,7 @@
 
 export class QueryError extends Error {}
 
-export type Field = 'from' | 'to' | 'cc' | 'subject' | 'inbox' | 'via' | 'header' | 'has' | 'is' | 'before' | 'after' | 'larger' | 'smaller';
+export type Field = 'from' | 'to' | 'cc' | 'subject' | 'inbox' | 'via' | 'tag' | 'header' | 'has' | 'is' | 'before' | 'after' | 'larger' | 'smaller';
 
 export type Query =
   | { kind: 'all' }
@@ -13,13 +13,15 @@ export type Query =
   | { kind: 'header'; name: string; value: string | null }
   | { kind: 'attachment' }
   | { kind: 'read'; read: boolean }
+  /** A tag, whole and case-insensitive (as Mailpit matches tag:); null: any tag (is:tagged). */
+  | { kind: 'tag'; value: string | null }
   | { kind: 'time'; op: 'before' | 'after'; at: number }
   | { kind: 'size'; op: 'larger' | 'smaller'; bytes: number }
   | { kind: 'not'; query: Query }
   | { kind: 'and'; queries: Query[] }
   | { kind: 'or'; queries: Query[] };
 
-const FIELDS = new Set<string>(['from', 'to', 'cc', 'subject', 'inbox', 'via', 'header', 'has', 'is', 'before', 'after', 'larger', 'smaller']);
+const FIELDS = new Set<string>(['from', 'to', 'cc', 'subject', 'inbox', 'via', 'tag', 'header', 'has', 'is', 'before', 'after', 'larger', 'smaller']);
 
 /** A query longer than this is someone's mistake, not a search. */
 export const MAX_QUERY_LENGTH = 2000;
@@ -188,13 +190,16 @@ function toTerm(field: string | null, value: string): Query {
       if (!/^[!-9;-~]+$/.test(name)) throw new QueryError(`"header:" needs a header name, as in header:X-Mailer:value`);
       return { kind: 'header', name: name.toLowerCase(), value: colon < 0 || value.slice(colon + 1) === '' ? null : value.slice(colon + 1) };
     }
+    case 'tag':
+      return { kind: 'tag', value };
     case 'has':
       if (/^attachments?$/i.test(value)) return { kind: 'attachment' };
       throw new QueryError(`"has:${value}" is not known; use has:attachment`);
     case 'is':
       if (/^read$/i.test(value)) return { kind: 'read', read: true };
       if (/^unread$/i.test(value)) return { kind: 'read', read: false };
-      throw new QueryError(`"is:${value}" is not known; use is:read or is:unread`);
+      if (/^tagged$/i.test(value)) return { kind: 'tag', value: null };
+      throw new QueryError(`"is:${value}" is not known; use is:read, is:unread or is:tagged`);
     case 'before':
     case 'after':
       return { kind: 'time', op: field, at: parseInstant(field, value) };

@@ -15,6 +15,7 @@ import type { Address, Envelope, IncomingMessage, MessageSummary } from './types
 import { RawArena } from './raw-arena.js';
 import { Recent } from './recent.js';
 import { TextIndex } from './text-index.js';
+import { normalizeTags, tagsOfMessage } from './tags.js';
 import type {
   BodyCandidates,
   InboxCounts,
@@ -125,6 +126,8 @@ class Entry implements StoredMessage, SearchFields {
   raw: Buffer;
   readonly envelope: Envelope;
   read = false;
+  /** Null until first asked: read from the header block then (or set through the API). */
+  #tags: readonly string[] | null = null;
   from = '';
   to = '';
   cc = '';
@@ -143,6 +146,14 @@ class Entry implements StoredMessage, SearchFields {
     this.raw = raw;
     this.envelope = envelope;
     this.#parses = parses;
+  }
+
+  get tags(): readonly string[] {
+    return (this.#tags ??= Object.freeze(tagsOfMessage(this.raw, this.envelope.rcptTo)));
+  }
+
+  set tags(tags: readonly string[]) {
+    this.#tags = Object.freeze([...tags]);
   }
 
   get headers(): HeaderSummary {
@@ -256,6 +267,7 @@ export class MemoryStore implements MessageStore {
       size: message.raw.length,
       attachments: body.attachments,
       read: message.read,
+      tags: [...message.tags],
       envelope: { from: message.envelope.mailFrom, to: message.envelope.rcptTo },
       // Both read the top header block, so its problems would be said twice.
       problems: h.problems.length || body.problems.length ? [...new Set([...h.problems, ...body.problems])] : [],
@@ -446,6 +458,18 @@ export class MemoryStore implements MessageStore {
       const delta = read ? -1 : 1;
       this.#unread += delta;
       this.#inbox(m.inbox).unread += delta;
+      this.#emit({ type: 'updated', message: m });
+    }
+    return m;
+  }
+
+  setTags(id: string, tags: readonly string[]): StoredMessage | undefined {
+    const m = this.#byId.get(id);
+    if (!m) return undefined;
+    const next = normalizeTags(tags);
+    const current = m.tags;
+    if (next.length !== current.length || next.some((t, i) => t !== current[i])) {
+      m.tags = next;
       this.#emit({ type: 'updated', message: m });
     }
     return m;

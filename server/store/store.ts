@@ -24,6 +24,8 @@ export interface StoredMessage {
    */
   readonly headers: HeaderSummary;
   read: boolean;
+  /** Its tags (server/store/tags.ts): from X-Tags and plus-addresses until set through setTags. */
+  readonly tags: readonly string[];
 }
 
 /**
@@ -130,6 +132,8 @@ export interface MessageStore {
   /** Messages with seq greater than `afterSeq`, oldest first. */
   since(afterSeq: number): StoredMessage[];
   setRead(id: string, read: boolean): StoredMessage | undefined;
+  /** Replaces a message's tags (cleaned, without repeats); emits `updated` when they change. */
+  setTags(id: string, tags: readonly string[]): StoredMessage | undefined;
   delete(ids: string[]): MessageRef[];
   /** Deletes everything, or everything in one inbox. Returns the count deleted. */
   clear(inbox?: string): number;

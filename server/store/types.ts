@@ -47,6 +47,8 @@ export interface MessageSummary {
   /** Count of parts that are attachments (inline cid: images not counted). */
   attachments: number;
   read: boolean;
+  /** Labels from X-Tags, plus-addresses or the API (server/store/tags.ts), sorted. */
+  tags: string[];
   envelope: { from: string; to: string[] };
   /** What could not be parsed, said on the message; empty when all went well. */
   problems: string[];
