@@ -76,6 +76,8 @@ export interface Config {
   metrics: boolean;
   /** spamd for the SpamAssassin part of GET /api/messages/:id/checks; null: that check is off. */
   spamdAddr: HostPort | null;
+  /** JSON file of fault rules loaded at start (server/rules/); null: start with none. */
+  rulesFile: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -257,6 +259,10 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> }[keyof Config][] = [
     key: 'spamdAddr', env: 'MAILPEN_SPAMD_ADDR', flag: '--spamd-addr', default: '', accepts: 'host:port or empty',
     help: 'a SpamAssassin spamd to score messages with (GET /api/messages/:id/checks); Mailpen connects to it only; off when empty',
     parse: (v) => (v.trim() === '' ? null : parseHostPort(v)),
+  },
+  {
+    key: 'rulesFile', env: 'MAILPEN_RULES_FILE', flag: '--rules-file', default: '', accepts: 'file path',
+    help: 'fault rules loaded at start, a JSON array as PUT /api/rules takes (a bad file stops the start); none when empty', parse: optionalPath,
   },
 ];
 

@@ -22,6 +22,8 @@ import { infoRoutes } from './routes/info.js';
 import { uiRoutes } from './routes/ui.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { mcpRoutes } from './routes/mcp.js';
+import { rulesRoutes } from './routes/rules.js';
+import type { FaultRules } from '../rules/index.js';
 import type { Metrics } from '../integrations/metrics.js';
 import type { Webhooks } from '../integrations/webhooks.js';
 import { providerRoutes } from './providers/index.js';
@@ -43,6 +45,8 @@ export interface AppDeps {
   parser: MessageParser;
   /** Webhook delivery counters for /api/info; null or absent when no URL is configured. */
   webhooks?: Webhooks | null;
+  /** The fault rule set SMTP asks (server/rules/); /api/rules is there only with one. */
+  rules?: FaultRules | null;
 }
 
 export interface Runtime {
@@ -102,6 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   closeUnusedConnectionsOnClose(app);
   await app.register(waitRoutes, { ...api, waiters });
   await app.register(infoRoutes, { ...api, waiters });
+  if (deps.rules) await app.register(rulesRoutes, { ...api, rules: deps.rules });
   // Prometheus metrics and the MCP tools over HTTP, outside /api but behind the same hooks.
   deps.metrics?.watch({ pendingWaits: () => waiters.count, eventClients: () => app.events.clientCount });
   await app.register(metricsRoutes, { metrics: deps.metrics ?? null });

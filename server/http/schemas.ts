@@ -215,4 +215,10 @@ export const InfoResponse = Type.Object({
     ],
     { description: 'webhook deliveries (MAILPEN_WEBHOOK_URLS); null when none is configured' },
   ),
+  rules: Type.Optional(
+    Type.Object(
+      { rules: Type.Integer({ description: 'rules in the set' }), enabled: Type.Integer(), fired: Type.Integer({ description: 'times a rule fired since start' }) },
+      { description: 'fault rules (GET /api/rules has each one\'s hit count)' },
+    ),
+  ),
 });

@@ -1,7 +1,6 @@
 // Prometheus metrics: counters fed by the store's events, SMTP's observer and the parse channel;
 // gauges read at scrape time from whoever owns the number (the store, the event hub, the
 // waiters, the webhooks). One registry per server, so tests can run several in one process.
-// Fault-rule metrics are absent: fault rules do not exist yet.
 import diagnostics from 'node:diagnostics_channel';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MessageStore } from '../store/store.js';
@@ -21,6 +20,8 @@ const PARSE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 export class Metrics {
   readonly registry = new Registry();
   readonly smtp: SmtpObserver;
+  /** Counts a fault rule's firing (server/rules/); main subscribes it to the rule set. */
+  readonly ruleFired: (stage: string) => void;
   #http: HttpGauges = { eventClients: () => 0, pendingWaits: () => 0 };
   readonly #cleanup: (() => void)[] = [];
 
@@ -62,6 +63,9 @@ export class Metrics {
         this.set(store.counts().bytes);
       },
     });
+
+    const faultRulesFired = new Counter({ name: 'mailpen_fault_rules_fired_total', help: 'Fault rules fired, by SMTP stage', labelNames: ['stage'] as const, registers });
+    this.ruleFired = (stage) => faultRulesFired.inc({ stage });
 
     const sessionsOpen = new Gauge({ name: 'mailpen_smtp_sessions_open', help: 'SMTP sessions open now', registers });
     const sessions = new Counter({ name: 'mailpen_smtp_sessions_total', help: 'SMTP sessions opened', registers });

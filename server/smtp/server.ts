@@ -8,6 +8,8 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { MessageStore } from '../store/store.js';
 import type { TlsMaterial } from './tls.js';
+import { SmtpFaults } from '../rules/smtp.js';
+import type { FaultRules } from '../rules/rules.js';
 import { DEFAULT_INBOX, inboxNameProblem, inboxRefusal } from '../store/inbox-name.js';
 
 /** The inbox a message lands in when its sender did not authenticate. */
@@ -41,7 +43,16 @@ export interface SmtpObserver {
   refused?(reason: 'message_too_big' | 'auth_failed' | 'too_many_inboxes'): void;
 }
 
-export async function startSmtp(config: SmtpConfig, store: MessageStore, tls: TlsMaterial, log: Logger, observer: SmtpObserver = {}): Promise<SmtpListeners> {
+export async function startSmtp(
+  config: SmtpConfig,
+  store: MessageStore,
+  tls: TlsMaterial,
+  log: Logger,
+  observer: SmtpObserver = {},
+  /** Fault rules (server/rules/): failures on purpose, asked at every stage; none when null. */
+  rules: FaultRules | null = null,
+): Promise<SmtpListeners> {
+  const faults = rules ? new SmtpFaults(rules, log, config.maxMessageSize) : null;
   const options = (secure: boolean): SMTPServerOptions => ({
     secure,
     key: tls.key,
@@ -70,12 +81,29 @@ export async function startSmtp(config: SmtpConfig, store: MessageStore, tls: Tl
     logger: false,
     onConnect: (session, callback) => {
       observer.sessionOpened?.(session.id);
-      callback();
+      if (!faults) return callback();
+      faults.connected((secure ? smtps : smtp)!, session);
+      faults.run('connect', session, faults.context(session, { inbox: null }), (err) => callback(err));
     },
-    onClose: (session) => observer.sessionClosed?.(session.id),
-    onAuth: (auth, _session, callback) => callback(...authenticate(auth)),
-    onMailFrom: (_address, session, callback) => callback(tlsRequiredError(session)),
-    onData: (stream, session, callback) => receive(stream, session, callback),
+    onClose: (session) => {
+      observer.sessionClosed?.(session.id);
+      faults?.closed(session);
+    },
+    onAuth: (auth, session, callback) => {
+      if (!faults) return callback(...authenticate(auth));
+      const ctx = faults.context(session, { inbox: auth.username || DEFAULT_INBOX });
+      faults.run('auth', session, ctx, (err) => (err ? callback(err) : callback(...authenticate(auth))));
+    },
+    onMailFrom: (address, session, callback) => {
+      const refused = tlsRequiredError(session);
+      if (refused || !faults) return callback(refused);
+      faults.run('mail', session, faults.context(session, { mailFrom: address.address }), (err) => callback(err));
+    },
+    onRcptTo: (address, session, callback) => {
+      if (!faults) return callback();
+      faults.run('rcpt', session, faults.context(session, { rcptTo: [address.address] }), (err) => callback(err));
+    },
+    onData: (stream, session, callback) => (faults ? faults.data(stream, session, callback, receive) : receive(stream, session, callback)),
   });
 
   /** With MAILPEN_SMTP_STARTTLS=required, mail before STARTTLS is refused (smtp-server adds 5.7.0); the session stays open for STARTTLS. */

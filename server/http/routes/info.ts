@@ -2,7 +2,7 @@ import type { App, AppDeps } from '../app.js';
 import { InfoResponse } from '../schemas.js';
 import type { Waiters } from '../waiters.js';
 
-export async function infoRoutes(app: App, { store, config, runtime, waiters, webhooks }: AppDeps & { waiters: Waiters }): Promise<void> {
+export async function infoRoutes(app: App, { store, config, runtime, waiters, webhooks, rules }: AppDeps & { waiters: Waiters }): Promise<void> {
   app.get(
     '/info',
     {
@@ -27,6 +27,7 @@ export async function infoRoutes(app: App, { store, config, runtime, waiters, we
         },
         counts: { ...counts, inboxes: store.inboxes().length, waiters: waiters.count },
         webhooks: webhooks?.stats ?? null,
+        ...(rules && { rules: rules.stats }),
       };
     },
   );
