@@ -13,6 +13,7 @@ import { buildApp, type App, type Runtime } from './http/app.js';
 import { VERSION } from './package-root.js';
 import { Webhooks } from './integrations/webhooks.js';
 import { Metrics } from './integrations/metrics.js';
+import { FaultRules, loadRulesFile } from './rules/index.js';
 import { MessageParser } from './mail/parse.js';
 
 /** A port in use or an address not on this machine is a setting to change: say which. */
@@ -27,6 +28,8 @@ function listenError(err: unknown, setting: string, addr: HostPort): unknown {
 export interface Mailpen {
   config: Readonly<Config>;
   store: MessageStore;
+  /** The fault rule set SMTP asks and /api/rules changes. */
+  rules: FaultRules;
   app: App;
   log: Logger;
   smtp: AddressInfo;
@@ -41,20 +44,24 @@ export async function start(config: Readonly<Config>, log: Logger = createLogger
   const webhooks = config.webhookUrls.length > 0 ? new Webhooks(store, config, log.child({ edge: 'webhooks' }), VERSION) : null;
   const metrics = config.metrics ? new Metrics(store, webhooks && (() => webhooks.stats)) : null;
   const parser = new MessageParser({ workers: config.parseWorkers, timeoutMs: config.parseTimeout });
+  // Fault rules before any listener: a bad rules file stops the start (ConfigError, exit code 2).
+  const rules = new FaultRules({ idleTimeout: config.smtpIdleTimeout });
+  if (config.rulesFile !== null) loadRulesFile(config.rulesFile, rules);
+  if (metrics) rules.subscribe((fired) => metrics.ruleFired(fired.stage));
   const tls = await loadTls(config);
   const runtime: Runtime = {
     startedAt: new Date(),
     version: VERSION,
     ports: { smtp: config.smtp.port, smtps: config.smtps?.port ?? null, http: config.http.port },
   };
-  const app = await buildApp({ config, store, parser, log, runtime, metrics, webhooks });
+  const app = await buildApp({ config, store, parser, log, runtime, metrics, webhooks, rules });
   await app.listen({ host: config.http.host, port: config.http.port }).catch((err: unknown) => {
     throw listenError(err, 'MAILPEN_HTTP_ADDR', config.http);
   });
   const http = app.server.address() as AddressInfo;
   let smtp;
   try {
-    smtp = await startSmtp(config, store, tls, log.child({ edge: 'smtp' }), metrics?.smtp);
+    smtp = await startSmtp(config, store, tls, log.child({ edge: 'smtp' }), metrics?.smtp, rules);
   } catch (err) {
     await app.close();
     await parser.close();
@@ -72,7 +79,7 @@ export async function start(config: Readonly<Config>, log: Logger = createLogger
 
   let closing: Promise<void> | null = null;
   return {
-    config, store, app, log, smtp: smtp.smtp, smtps: smtp.smtps, http,
+    config, store, rules, app, log, smtp: smtp.smtp, smtps: smtp.smtps, http,
     close() {
       closing ??= (async () => {
         await smtp.close();
