@@ -139,4 +139,9 @@ export type MailpenEvent =
   | { type: 'cleared'; seq: number; data: { inbox: string | null } }
   | { type: 'counts'; seq: number; data: Counts }
   | { type: 'hello'; seq: number; data: { epoch: string; counts: Counts } }
-  | { type: 'resync'; seq: number; data: { epoch: string; reason: string; counts: Counts } };
+  | { type: 'resync'; seq: number; data: { epoch: string; reason: string; counts: Counts } }
+  | {
+      type: 'rule-fired';
+      seq: number;
+      data: { rule: string; stage: string; action: 'reply' | 'delay' | 'disconnect' | 'greylist'; code: number | null; inbox: string | null; hits: number };
+    };

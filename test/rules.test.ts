@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
+import WebSocket from 'ws';
 import { RawSmtp } from './helpers/smtp-client.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -351,6 +352,27 @@ describe('fault rules are visible', () => {
       assert.deepEqual(info.rules, { rules: 2, enabled: 1, fired: 2 });
       const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
       assert.match(metrics, /^mailpen_fault_rules_fired_total\{stage="rcpt"\} 2$/m);
+    }));
+});
+
+describe('fault rules on the event stream', () => {
+  it('sends rule-fired to the stream, and to an inbox-filtered client only for its inbox', () =>
+    withServer(async (server) => {
+      await setRules(server, [{ id: 'no', stage: 'rcpt', reply: { code: 550, text: 'no' } }]);
+      const frames: Json[] = [];
+      const ws = new WebSocket(`${server.httpUrl.replace('http', 'ws')}/api/events?inbox=team-a`);
+      ws.on('message', (m) => frames.push(JSON.parse(String(m)) as Json));
+      await waitFor(async () => frames.some((f) => f.type === 'hello'));
+      for (const user of ['team-b', 'team-a']) {
+        const mailer = transport(server, { auth: { user, pass: 'x' } });
+        await assert.rejects(mailer.sendMail({ from: 'a@example.test', to: 'b@example.test', subject: user, text: 'x' }));
+        mailer.close();
+      }
+      await waitFor(async () => frames.some((f) => f.type === 'rule-fired'));
+      ws.close();
+      const fired = frames.filter((f) => f.type === 'rule-fired');
+      assert.equal(fired.length, 1);
+      assert.deepEqual(fired[0]!.data, { rule: 'no', stage: 'rcpt', action: 'reply', code: 550, inbox: 'team-a', hits: 2 });
     }));
 });
 

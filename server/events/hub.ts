@@ -10,6 +10,12 @@ import type { MessageStore, StoreEvent } from '../store/store.js';
 import type { ChangeEvent, Counts, MailpenEvent, MessageRef } from './vocabulary.js';
 import type { UpgradeTarget } from '../http/upgrade-gate.js';
 import type { Refusal } from '../http/security.js';
+import type { FiredListener } from '../rules/rules.js';
+
+/** Where fault-rule firings come from (the rule set); the hub numbers and sends them like changes. */
+export interface RuleFeed {
+  subscribe(listener: FiredListener): () => void;
+}
 
 export const EVENTS_PATH = '/api/events';
 
@@ -78,11 +84,18 @@ export class EventHub implements UpgradeTarget {
   #lastClientLeftAt = -Infinity;
   #closed = false;
 
-  constructor(store: MessageStore, log: Logger, options: HubOptions = {}) {
+  constructor(store: MessageStore, log: Logger, options: HubOptions = {}, rules: RuleFeed | null = null) {
     this.#store = store;
     this.#log = log;
     this.#options = { ...DEFAULTS, ...options };
-    this.#unsubscribe = store.subscribe((e) => this.#onStoreEvent(e));
+    const fromStore = store.subscribe((e) => this.#onStoreEvent(e));
+    const fromRules = rules?.subscribe(({ rule, stage, action, code, inbox, hits }) =>
+      this.#onChange((seq) => ({ type: 'rule-fired', seq, data: { rule, stage, action, code, inbox, hits } })),
+    );
+    this.#unsubscribe = () => {
+      fromStore();
+      fromRules?.();
+    };
     this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatMs).unref();
   }
 
@@ -207,16 +220,21 @@ export class EventHub implements UpgradeTarget {
   }
 
   #onStoreEvent(e: StoreEvent): void {
+    if (this.#onChange((seq) => this.#toChange(e, seq))) this.#scheduleCounts();
+  }
+
+  /** Numbers a change and records it; false when nobody listens or will resume (it is forgotten). */
+  #onChange(make: (seq: number) => ChangeEvent): boolean {
     const seq = ++this.#seq;
     if (!this.#recording()) {
       // Nobody listens and nobody will resume: forget, and make any old resume point resync.
       this.#floor = seq;
       this.#ring = [];
       this.#ringStart = 0;
-      return;
+      return false;
     }
-    this.#record(this.#toChange(e, seq));
-    this.#scheduleCounts();
+    this.#record(make(seq));
+    return true;
   }
 
   #toChange(e: StoreEvent, seq: number): ChangeEvent {
@@ -312,6 +330,9 @@ function forInbox(event: ChangeEvent, inbox: string): ChangeEvent | null {
     case 'counts':
       // Every client gets all counts: the inbox switcher shows every inbox.
       return event;
+    case 'rule-fired':
+      // Before auth the inbox is unknown: only unfiltered clients hear of it.
+      return event.data.inbox === inbox ? event : null;
     default:
       return unhandled(event);
   }

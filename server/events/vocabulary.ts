@@ -87,8 +87,18 @@ export interface ResyncEvent {
   data: { epoch: string; reason: string; counts: Counts };
 }
 
-/** A change to the store: what the replay buffer holds and resumes replay. */
-export type ChangeEvent = AddedEvent | UpdatedEvent | DeletedEvent | EvictedEvent | ClearedEvent | CountsEvent;
+/**
+ * A fault rule fired (server/rules/): SMTP answered with its reply, waited, or hung up. `inbox` is
+ * null before the inbox is known (connect, ehlo); `hits` is the rule's count after this one.
+ */
+export interface RuleFiredEvent {
+  type: 'rule-fired';
+  seq: number;
+  data: { rule: string; stage: string; action: 'reply' | 'delay' | 'disconnect' | 'greylist'; code: number | null; inbox: string | null; hits: number };
+}
+
+/** A change to the store, or a fault rule that fired: what the replay buffer holds and resumes replay. */
+export type ChangeEvent = AddedEvent | UpdatedEvent | DeletedEvent | EvictedEvent | ClearedEvent | CountsEvent | RuleFiredEvent;
 
 export type MailpenEvent = ChangeEvent | HelloEvent | ResyncEvent;
 

@@ -19,7 +19,7 @@ declare module 'fastify' {
  * close hook belong to the whole server, and `app.events` is visible to everyone.
  */
 export function attachEventStream(app: App, deps: AppDeps): EventHub {
-  const hub = new EventHub(deps.store, deps.log.child({ edge: 'events' }), { maxClients: deps.config.maxEventClients });
+  const hub = new EventHub(deps.store, deps.log.child({ edge: 'events' }), { maxClients: deps.config.maxEventClients }, deps.rules ?? null);
   // preClose, not onClose: the http server's close waits for upgraded sockets to end. From then
   // on the hub refuses upgrades (503).
   app.addHook('preClose', async () => hub.close());
@@ -31,7 +31,7 @@ export function attachEventStream(app: App, deps: AppDeps): EventHub {
         summary: 'Live event stream (WebSocket)',
         description:
           'Connect with a WebSocket to receive JSON frames `{ type, seq, data }`: `added` (a message summary), ' +
-          '`updated` (read state), `deleted`, `evicted`, `cleared`, `counts`, then `hello` once up to date, or ' +
+          '`updated` (read state), `deleted`, `evicted`, `cleared`, `counts`, `rule-fired` (a fault rule acted), then `hello` once up to date, or ' +
           '`resync` when missed events are gone. Query: `inbox` to filter, `since` and `epoch` (from the last ' +
           'frame seen) to resume. Browsers may connect only from the UI origin or MAILPEN_ALLOWED_ORIGINS. ' +
           'A plain GET answers 426.',

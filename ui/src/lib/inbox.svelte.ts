@@ -308,6 +308,8 @@ export class Inbox {
         return;
       case 'counts':
         return this.setCounts(event.data);
+      case 'rule-fired':
+        return;
       default:
         return unhandled(event);
     }

@@ -42,6 +42,8 @@ export class Mailbox {
   #searchText = $state('');
   /** Where to send mail, for the empty inbox: the host this page came from, Mailpen's SMTP port. */
   #smtp = $state.raw<{ host: string; port: number } | null>(null);
+  /** Fault rules fired since the page loaded: the rules panel reloads its hit counts when it moves. */
+  #rulesFired = $state(0);
   #stream: EventStream;
 
   constructor() {
@@ -61,6 +63,10 @@ export class Mailbox {
         this.#setRetry(retryInMs);
       },
     });
+  }
+
+  get rulesFired(): number {
+    return this.#rulesFired;
   }
 
   get status(): ConnectionStatus {
@@ -305,6 +311,9 @@ export class Mailbox {
         return;
       case 'added':
       case 'counts':
+        return;
+      case 'rule-fired':
+        this.#rulesFired++;
         return;
       default:
         return unhandled(event);
