@@ -13,13 +13,18 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(viewport = { width: 1280, height: 800 }): Promise<TestBrowser> {
+/**
+ * `bypassCSP`: the page's CSP (script-src 'self') lets a test inject a script of its own
+ * (axe-core); only for tests that audit the page, never for those that test its walls.
+ */
+export async function launchBrowser(viewport = { width: 1280, height: 800 }, options: { bypassCSP?: boolean } = {}): Promise<TestBrowser> {
   const profile = await mkdtemp(join(tmpdir(), 'mailpen-chromium-'));
   // playwright passes the profile as --user-data-dir itself.
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport,
+    bypassCSP: options.bypassCSP ?? false,
     args: [
       '--headless',
       '--no-sandbox',
