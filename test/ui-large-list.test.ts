@@ -2,7 +2,7 @@
 // to the middle shows the right messages there (loaded by offset, not by walking every page
 // above), and live changes keep the rows where they belong.
 // Needs the built UI (dist/ui): `npm test` builds it first; alone, run `npm run build:ui` once.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -107,6 +107,12 @@ describe('the inbox UI with 20,000 messages', () => {
     await server?.close();
   });
 
+  // Each test owns this check: what the page logged while it ran (a hook failure fails that test).
+  afterEach(() => {
+    const problems = pageProblems.splice(0);
+    assert.deepEqual(problems, [], 'the page logged no errors during this test');
+  });
+
   test('jumping the scrollbar to the middle shows the messages at that position, loaded by offset', async () => {
     const top = await shownRows();
     assert.equal(top[0]!.index, 0);
@@ -200,9 +206,5 @@ describe('the inbox UI with 20,000 messages', () => {
       release();
       await page.unroute(/\/api\/messages\?.*offset=/);
     }
-  });
-
-  test('the page logged no errors along the way', () => {
-    assert.deepEqual(pageProblems, []);
   });
 });

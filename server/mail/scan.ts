@@ -294,7 +294,7 @@ const LINE_BREAK = /<(br|\/p|\/div|\/tr|\/h\d|\/li)\b/gi;
  * tags, then any tag. Each pass is linear whatever the input: the regular expressions this
  * replaces (`<!--[\s\S]*?-->`, `<[^>]*>`...) rescan to the end from every opening without a
  * close, so 1 MB of "<br" took minutes of the event loop (20,000 took 1.5 s). The output is
- * the same (checked on the corpus and on generated HTML in test/scan-html.test.ts).
+ * the same (checked on the corpus and on generated HTML in test/linear-parsing.test.ts).
  */
 export function htmlToText(html: string): string {
   const stripped = stripTags(lineBreaks(stripComments(stripBlocks(html))));

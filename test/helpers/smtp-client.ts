@@ -63,6 +63,17 @@ export class RawSmtp {
     return this.#closed;
   }
 
+  /** Resolves once the server has closed the connection (or it was closed here). */
+  whenClosed(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#socket.once('close', () => resolve()));
+  }
+
+  /** Resolves once `data` is handed to the operating system (sent, as far as this process can tell). */
+  flush(data: string | Buffer): Promise<void> {
+    return new Promise((resolve, reject) => this.#socket.write(data, (err) => (err ? reject(err) : resolve())));
+  }
+
   read(): Promise<Reply> {
     const r = this.#replies.shift();
     if (r) return Promise.resolve(r);
