@@ -3,6 +3,7 @@
 // output so that hostile mail cannot make it expensive. The full parse is mailparser's
 // (server/mail/parse.ts); this exists because mailparser costs ~2 ms a message, which is
 // more than the whole SMTP side spends on one.
+import * as libqp from 'libqp';
 import { TextDecoder } from 'node:util';
 import libmime from 'libmime';
 import he from 'he';
@@ -240,43 +241,9 @@ export function decodeCharset(bytes: Buffer, charset: string, w?: { problems: Se
   return decoder.decode(bytes);
 }
 
-function hexValue(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x41 && c <= 0x46) return c - 0x37;
-  if (c >= 0x61 && c <= 0x66) return c - 0x57;
-  return -1;
-}
-
+/** Quoted-printable as mailparser decodes it (libqp, its own decoder), so the scan and the full view agree. */
 export function decodeQuotedPrintable(body: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(body.length);
-  let o = 0;
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i]!;
-    if (c !== 0x3d) {
-      out[o++] = c;
-      continue;
-    }
-    const a = body[i + 1];
-    const b = body[i + 2];
-    // Soft line break: "=" at the end of a line.
-    if (a === 0x0a) {
-      i += 1;
-      continue;
-    }
-    if (a === 0x0d && b === 0x0a) {
-      i += 2;
-      continue;
-    }
-    const hi = a === undefined ? -1 : hexValue(a);
-    const lo = b === undefined ? -1 : hexValue(b);
-    if (hi >= 0 && lo >= 0) {
-      out[o++] = hi * 16 + lo;
-      i += 2;
-    } else {
-      out[o++] = c;
-    }
-  }
-  return out.subarray(0, o);
+  return libqp.decode(body);
 }
 
 const BLOCK_OPEN = /<(script|style|head|title)\b/gi;
