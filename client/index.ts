@@ -305,6 +305,8 @@ export class MailpenClient {
     try {
       while (!signal?.aborted) {
         const url = new URL(`${this.baseUrl}/api/events`);
+        // Asked for by name: MAILPEN_EVENTS_FORMAT=mailpit gives Mailpit's frames to clients that do not ask.
+        url.searchParams.set('format', 'mailpen');
         url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
         if (options.inbox !== undefined) url.searchParams.set('inbox', options.inbox);
         if (since !== undefined && epoch !== undefined) {
