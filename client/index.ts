@@ -10,6 +10,7 @@ import type {
   Message,
   MessageList,
   MessageSummary,
+  RoutingSettings,
   ServerInfo,
   UploadResult,
   WaitResult,
@@ -128,15 +129,28 @@ export interface EventsOptions {
 }
 
 /**
- * How an inbox is made. Today mail reaches an inbox through the SMTP AUTH user; when Mailpen can
- * also route by recipient (issue 19), an option here and an `address()` on Inbox will hand out
- * addresses that land in it, without changing what exists.
+ * How an inbox is made. Mail reaches it through the SMTP AUTH user (`inbox.smtp`) or, when
+ * Mailpen routes by recipient (MAILPEN_ROUTING=subaddress or domain), through the addresses
+ * `inbox.address()` hands out: whichever the application under test can be given.
  */
 export interface InboxOptions {
-  /** The inbox name; default `<prefix>-<random>`, unique across parallel tests. */
+  /** The inbox name; default `<prefix>-<random>` (lower case), unique across parallel tests. */
   name?: string;
   /** Default `test`. */
   prefix?: string;
+  /**
+   * How `address()` names the inbox in a recipient: `subaddress` (user+NAME@example.test) or
+   * `domain` (user@NAME.<suffix>). Default: the first of the two the server routes by (asked
+   * once per client, GET /api/routing); with neither, `address()` throws and says what to set.
+   */
+  addresses?: 'subaddress' | 'domain';
+}
+
+/** How an Inbox's addresses name it, from the server's routing. */
+interface Addressing {
+  mode: 'subaddress' | 'domain' | null;
+  /** The domain mode's suffix. */
+  domain: string;
 }
 
 /** The SMTP settings an application sends with to land in one inbox (AUTH user = inbox). */
@@ -165,6 +179,7 @@ export class MailpenClient {
   readonly #WebSocket: WebSocketConstructor | undefined;
   readonly #smtp: { host?: string; port?: number };
   #smtpPort: Promise<number> | undefined;
+  #routing: Promise<RoutingSettings | null> | undefined;
 
   constructor(options: ClientOptions = {}) {
     const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
@@ -246,6 +261,19 @@ export class MailpenClient {
 
   info(): Promise<ServerInfo> {
     return this.#json('GET', '/info');
+  }
+
+  /** How SMTP mail is put in inboxes: the modes in order, the domain suffix, the rules. */
+  routing(): Promise<RoutingSettings> {
+    return this.#json('GET', '/routing');
+  }
+
+  /** Changes the routing for mail from now on (what is left out stays); MailpenError (400) when it cannot work. */
+  async setRouting(change: Partial<RoutingSettings>): Promise<RoutingSettings> {
+    this.#routing = undefined;
+    const settings = await this.#json<RoutingSettings>('PUT', '/routing', { body: change });
+    this.#routing = Promise.resolve(settings);
+    return settings;
   }
 
   // ---- waiting ----
@@ -377,7 +405,14 @@ export class MailpenClient {
     const name = options.name ?? `${options.prefix ?? 'test'}-${randomId()}`;
     const host = this.#smtp.host ?? new URL(this.baseUrl).hostname.replace(/^\[|\]$/g, '');
     const port = this.#smtp.port ?? (await (this.#smtpPort ??= this.info().then((i) => i.ports.smtp)));
-    return new Inbox(this, name, host, port);
+    // A Mailpen from before routing by recipient (404) routes by AUTH user only.
+    const routing = await (this.#routing ??= this.routing().catch((e: unknown) => {
+      if (e instanceof MailpenError && e.statusCode === 404) return null;
+      this.#routing = undefined;
+      throw e;
+    }));
+    const mode = options.addresses ?? routing?.modes.find((m): m is 'subaddress' | 'domain' => m === 'subaddress' || m === 'domain') ?? null;
+    return new Inbox(this, name, host, port, { mode, domain: routing?.domain ?? 'inbox.test' });
   }
 
   // ---- transport ----
@@ -420,13 +455,16 @@ export class MailpenClient {
  */
 export class Inbox {
   readonly smtp: SmtpSettings;
+  readonly #addressing: Addressing;
   constructor(
     readonly client: MailpenClient,
     /** The inbox name, which is also the SMTP AUTH user name. */
     readonly name: string,
     smtpHost: string,
     smtpPort: number,
+    addressing: Addressing = { mode: null, domain: 'inbox.test' },
   ) {
+    this.#addressing = addressing;
     const pass = 'mailpen';
     const hostInUrl = smtpHost.includes(':') ? `[${smtpHost}]` : smtpHost;
     this.smtp = {
@@ -436,6 +474,22 @@ export class Inbox {
       auth: { user: name, pass },
       url: `smtp://${encodeURIComponent(name)}:${pass}@${hostInUrl}:${smtpPort}`,
     };
+  }
+
+  /**
+   * An address that lands in this inbox when Mailpen routes by recipient, for an application that
+   * sends all its mail with one SMTP account: `user+NAME@example.test` (subaddress) or
+   * `user@NAME.inbox.test` (domain). Each call with another `local` part is another address for
+   * the same inbox, e.g. `address('alice')`, `address('bob')`. `domain` is the subaddress mode's
+   * domain (default example.test). Throws when the server routes by AUTH user only.
+   */
+  address(local = 'user', domain = 'example.test'): string {
+    const { mode } = this.#addressing;
+    if (mode === 'subaddress') return `${local}+${this.name}@${domain}`;
+    if (mode === 'domain') return `${local}@${this.name}.${this.#addressing.domain}`;
+    throw new Error(
+      `Mailpen routes mail to inboxes by SMTP AUTH user only, so no address lands in inbox ${JSON.stringify(this.name)}: send with inbox.smtp, or start Mailpen with MAILPEN_ROUTING=subaddress,auth (or domain,auth)`,
+    );
   }
 
   /** The oldest message in this inbox matching the query (any, without one), with links and codes. */

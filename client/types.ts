@@ -145,3 +145,22 @@ export type MailpenEvent =
       seq: number;
       data: { rule: string; stage: string; action: 'reply' | 'delay' | 'disconnect' | 'greylist'; code: number | null; inbox: string | null; hits: number };
     };
+
+/** How Mailpen puts SMTP mail in inboxes (GET/PUT /api/routing). */
+export type RoutingMode = 'auth' | 'subaddress' | 'domain' | 'rules';
+
+export interface RoutingRule {
+  /** The inbox of the mail the query matches. */
+  inbox: string;
+  /** A query in the search syntax, e.g. `to:@tenant-a.example`. */
+  query: string;
+}
+
+export interface RoutingSettings {
+  /** Tried in order; the first that names an inbox decides, else the inbox is `default`. */
+  modes: RoutingMode[];
+  /** The domain mode's suffix: anyone@NAME.<domain> lands in inbox NAME. */
+  domain: string;
+  /** The rules mode: every rule whose query matches puts the message in its inbox. */
+  rules: RoutingRule[];
+}

@@ -3,6 +3,7 @@
 // Every setting is one row of SETTINGS: its variable, flag, default, parser and help all live there,
 // so `mailpen --help` and the README table cannot drift from what is accepted.
 import { inboxNameProblem } from './store/inbox-name.js';
+import { checkRouting, parseModes, parseRules, RoutingError, type RoutingMode, type RoutingRule } from './routing/settings.js';
 
 export interface HostPort {
   host: string;
@@ -38,6 +39,12 @@ export interface Config {
   smtpUsers: ReadonlyMap<string, string>;
   /** API keys the provider edges (/sendgrid, /postmark...) accept; empty: any key. */
   providerKeys: readonly string[];
+  /** How a message's inbox is chosen, modes tried in order (server/routing/); GET/PUT /api/routing change it while running. */
+  routing: RoutingMode[];
+  /** The domain mode's suffix: alice@run42.<suffix> lands in inbox run42. */
+  routingDomain: string;
+  /** The rules mode's rules: a query in the search language and the inbox of the mail it matches. */
+  routingRules: RoutingRule[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   logFormat: 'auto' | 'pretty' | 'json';
   /** Web origins (scheme://host[:port]) besides the UI's own that may call the API and open the event stream. */
@@ -76,8 +83,6 @@ export interface Config {
   metrics: boolean;
   /** spamd for the SpamAssassin part of GET /api/messages/:id/checks; null: that check is off. */
   spamdAddr: HostPort | null;
-  /** The frames a client of /api/events that does not ask (?format=) gets: Mailpen's, or Mailpit's { Type, Data }. */
-  eventsFormat: 'mailpen' | 'mailpit';
   /** JSON file of fault rules loaded at start (server/rules/); null: start with none. */
   rulesFile: string | null;
 }
@@ -225,6 +230,23 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> }[keyof Config][] = [
     help: 'API keys the provider APIs (SendGrid, Postmark, Mailgun, SES, Resend) accept, each its own inbox; any key when empty',
     parse: (v) => v.split(',').map((k) => k.trim()).filter(Boolean),
   },
+  {
+    key: 'routing', env: 'MAILPEN_ROUTING', flag: '--routing', default: 'auth', accepts: 'mode,...',
+    help: 'how an SMTP message\'s inbox is chosen, modes tried in order, the first that names one wins, else default: auth (the AUTH user), subaddress (alice+run42@x: run42), domain (alice@run42.inbox.test: run42), rules (MAILPEN_ROUTING_RULES); a message whose recipients name several inboxes is stored in each',
+    parse: parseModes,
+  },
+  { key: 'routingDomain', env: 'MAILPEN_ROUTING_DOMAIN', flag: '--routing-domain', default: 'inbox.test', accepts: 'domain', help: 'the domain mode\'s suffix: mail to anyone@NAME.<suffix> lands in inbox NAME', parse: (v) => v },
+  {
+    key: 'routingRules', env: 'MAILPEN_ROUTING_RULES', flag: '--routing-rules', default: '', accepts: 'JSON',
+    help: 'the rules mode\'s rules, a JSON array: [{"inbox":"tenant-a","query":"to:@tenant-a.example"}]; every rule whose query (search syntax) matches puts the message in its inbox',
+    parse: (v) => {
+      try {
+        return parseRules(v);
+      } catch (e) {
+        throw e instanceof RoutingError ? new ConfigError(e.message) : e;
+      }
+    },
+  },
   { key: 'logLevel', env: 'MAILPEN_LOG_LEVEL', flag: '--log-level', default: 'info', accepts: 'level', help: 'fatal, error, warn, info, debug, trace or silent', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
   { key: 'logFormat', env: 'MAILPEN_LOG_FORMAT', flag: '--log-format', default: 'auto', accepts: 'auto|pretty|json', help: 'auto: readable on a terminal, JSON otherwise', parse: oneOf('auto', 'pretty', 'json') },
   {
@@ -261,11 +283,6 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> }[keyof Config][] = [
     key: 'spamdAddr', env: 'MAILPEN_SPAMD_ADDR', flag: '--spamd-addr', default: '', accepts: 'host:port or empty',
     help: 'a SpamAssassin spamd to score messages with (GET /api/messages/:id/checks); Mailpen connects to it only; off when empty',
     parse: (v) => (v.trim() === '' ? null : parseHostPort(v)),
-  },
-  {
-    key: 'eventsFormat', env: 'MAILPEN_EVENTS_FORMAT', flag: '--events-format', default: 'mailpen', accepts: 'mailpen|mailpit',
-    help: "the frames /api/events sends a client that does not ask with ?format=: Mailpen's, or Mailpit's { Type, Data } for Mailpit's clients (mailpit-ws); Mailpen's UI and client always ask",
-    parse: oneOf('mailpen', 'mailpit'),
   },
   {
     key: 'rulesFile', env: 'MAILPEN_RULES_FILE', flag: '--rules-file', default: '', accepts: 'file path',
@@ -315,6 +332,13 @@ export function loadConfig(
   }
   if (c.smtpAuth === 'strict' && c.smtpUsers.size === 0) {
     throw new ConfigError('MAILPEN_SMTP_AUTH=strict needs at least one user in MAILPEN_SMTP_USERS (user:password)');
+  }
+  try {
+    const routing = checkRouting({ modes: c.routing, domain: c.routingDomain, rules: c.routingRules });
+    c.routingDomain = routing.domain;
+  } catch (e) {
+    if (!(e instanceof RoutingError)) throw e;
+    throw new ConfigError(`routing (MAILPEN_ROUTING, MAILPEN_ROUTING_DOMAIN, MAILPEN_ROUTING_RULES): ${e.message}`);
   }
   // A user's name is its inbox's name: one that cannot be could never deliver.
   for (const user of c.smtpUsers.keys()) {

@@ -13,6 +13,7 @@ import { buildApp, type App, type Runtime } from './http/app.js';
 import { VERSION } from './package-root.js';
 import { Webhooks } from './integrations/webhooks.js';
 import { Metrics } from './integrations/metrics.js';
+import { Router } from './routing/router.js';
 import { FaultRules, loadRulesFile } from './rules/index.js';
 import { MessageParser } from './mail/parse.js';
 
@@ -48,20 +49,22 @@ export async function start(config: Readonly<Config>, log: Logger = createLogger
   const rules = new FaultRules({ idleTimeout: config.smtpIdleTimeout });
   if (config.rulesFile !== null) loadRulesFile(config.rulesFile, rules);
   if (metrics) rules.subscribe((fired) => metrics.ruleFired(fired.stage));
+  // Which inboxes SMTP mail goes to: shared by SMTP and the API that can change it (/api/routing).
+  const router = new Router(store, { modes: config.routing, domain: config.routingDomain, rules: config.routingRules });
   const tls = await loadTls(config);
   const runtime: Runtime = {
     startedAt: new Date(),
     version: VERSION,
     ports: { smtp: config.smtp.port, smtps: config.smtps?.port ?? null, http: config.http.port },
   };
-  const app = await buildApp({ config, store, parser, log, runtime, metrics, webhooks, rules });
+  const app = await buildApp({ config, store, parser, log, runtime, metrics, webhooks, rules, router });
   await app.listen({ host: config.http.host, port: config.http.port }).catch((err: unknown) => {
     throw listenError(err, 'MAILPEN_HTTP_ADDR', config.http);
   });
   const http = app.server.address() as AddressInfo;
   let smtp;
   try {
-    smtp = await startSmtp(config, store, tls, log.child({ edge: 'smtp' }), metrics?.smtp, rules);
+    smtp = await startSmtp(config, store, tls, log.child({ edge: 'smtp' }), metrics?.smtp, rules, router);
   } catch (err) {
     await app.close();
     await parser.close();

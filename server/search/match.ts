@@ -13,13 +13,16 @@ import { parseQuery, type Query } from './query.js';
 
 export type MessagePredicate = (message: StoredMessage) => boolean;
 
+/** What a compiled query reads messages through: the store, or a view of a message not stored yet (routing rules). */
+export type SearchSource = Pick<MessageStore, 'searchFields' | 'body' | 'bodyCandidates'>;
+
 /** Compiles an already parsed query (the Mailpit compatibility layer builds its own from Mailpit's syntax). */
 export function compileQuery(query: Query, store: MessageStore): MessagePredicate {
   return compile(query, store, headerReader());
 }
 
 /** Parses and compiles `q`; throws QueryError with the reason when it does not parse. */
-export function compileSearch(q: string, store: MessageStore): MessagePredicate {
+export function compileSearch(q: string, store: SearchSource): MessagePredicate {
   return compile(parseQuery(q), store, headerReader());
 }
 
@@ -66,7 +69,7 @@ function headerReader(): (m: StoredMessage) => ReadonlyArray<{ key: string; valu
  * without reading bodies: exactly for a term of word characters, as a shortlist to check
  * otherwise (bench: a free-text search at 100,000 messages went from seconds to milliseconds).
  */
-function bodyMatcher(value: string, re: TextTest, store: MessageStore): MessagePredicate {
+function bodyMatcher(value: string, re: TextTest, store: SearchSource): MessagePredicate {
   const read = (m: StoredMessage): boolean => {
     const body = store.body(m);
     return re(body.text) || body.filenames.some((f) => re(f));
@@ -81,7 +84,7 @@ function bodyMatcher(value: string, re: TextTest, store: MessageStore): MessageP
   };
 }
 
-function compile(query: Query, store: MessageStore, headers: ReturnType<typeof headerReader>): MessagePredicate {
+function compile(query: Query, store: SearchSource, headers: ReturnType<typeof headerReader>): MessagePredicate {
   switch (query.kind) {
     case 'all':
       return () => true;

@@ -10,7 +10,8 @@ import type { MessageStore } from '../store/store.js';
 import type { TlsMaterial } from './tls.js';
 import { SmtpFaults } from '../rules/smtp.js';
 import type { FaultRules } from '../rules/rules.js';
-import { DEFAULT_INBOX, inboxNameProblem, inboxRefusal } from '../store/inbox-name.js';
+import { DEFAULT_INBOX, inboxNameProblem } from '../store/inbox-name.js';
+import { Router, inboxesRefusal } from '../routing/router.js';
 
 /** The inbox a message lands in when its sender did not authenticate. */
 export { DEFAULT_INBOX };
@@ -32,7 +33,7 @@ export interface SmtpListeners {
 
 type SmtpConfig = Pick<
   Config,
-  'smtp' | 'smtps' | 'smtpStartTls' | 'hostname' | 'maxMessageSize' | 'maxRecipients' | 'maxConnections' | 'smtpIdleTimeout' | 'smtpAuth' | 'smtpUsers' | 'maxInboxes'
+  'smtp' | 'smtps' | 'smtpStartTls' | 'hostname' | 'maxMessageSize' | 'maxRecipients' | 'maxConnections' | 'smtpIdleTimeout' | 'smtpAuth' | 'smtpUsers' | 'maxInboxes' | 'routing' | 'routingDomain' | 'routingRules'
 >;
 
 /** What SMTP tells whoever counts (the metrics); session ids pair an open with its close. */
@@ -51,6 +52,8 @@ export async function startSmtp(
   observer: SmtpObserver = {},
   /** Fault rules (server/rules/): failures on purpose, asked at every stage; none when null. */
   rules: FaultRules | null = null,
+  /** Decides each message's inboxes; main.ts shares one with GET/PUT /api/routing. Default: the configured routing. */
+  router: Router = new Router(store, { modes: config.routing, domain: config.routingDomain, rules: config.routingRules }),
 ): Promise<SmtpListeners> {
   const faults = rules ? new SmtpFaults(rules, log, config.maxMessageSize) : null;
   const options = (secure: boolean): SMTPServerOptions => ({
@@ -151,29 +154,31 @@ export async function startSmtp(
       }
       const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
       const authUser = typeof session.user === 'string' && session.user !== '' ? session.user : null;
-      const inbox = authUser ?? DEFAULT_INBOX;
+      const mailFrom = session.envelope.mailFrom;
+      const envelope = {
+        mailFrom: mailFrom ? mailFrom.address : '',
+        rcptTo: session.envelope.rcptTo.map((r) => r.address),
+        helo: session.hostNameAppearsAs ?? '',
+        remoteAddress: session.remoteAddress ?? '',
+        authUser,
+        tls: session.secure === true,
+      };
+      // The AUTH user, else default, unless MAILPEN_ROUTING chooses by recipient or by rules.
+      const inboxes = router.route({ raw, envelope });
       // A new inbox past MAILPEN_MAX_INBOXES: a temporary refusal (deleting an inbox makes room).
-      const full = inboxRefusal(inbox, store, config.maxInboxes);
+      const full = inboxesRefusal(inboxes, store, config.maxInboxes);
       if (full !== null) {
         observer.refused?.('too_many_inboxes');
         return callback(smtpError(452, full));
       }
-      const mailFrom = session.envelope.mailFrom;
-      const message = store.add({
-        raw,
-        inbox,
-        envelope: {
-          mailFrom: mailFrom ? mailFrom.address : '',
-          rcptTo: session.envelope.rcptTo.map((r) => r.address),
-          helo: session.hostNameAppearsAs ?? '',
-          remoteAddress: session.remoteAddress ?? '',
-          authUser,
-          tls: session.secure === true,
-        },
-      });
-      log.info({ id: message.id, inbox: message.inbox, from: message.envelope.mailFrom, to: message.envelope.rcptTo, size: length }, 'message received');
+      // One stored message per inbox, each with its own id and read flag, over the same raw bytes
+      // (the store shares them): deleting it in one inbox leaves it in the others.
+      const first = store.add({ raw, inbox: inboxes[0]!, envelope });
+      const ids = [first.id];
+      for (const inbox of inboxes.slice(1)) ids.push(store.add({ raw: first.raw, inbox, envelope }).id);
+      log.info({ id: first.id, inbox: first.inbox, ...(inboxes.length > 1 ? { ids, inboxes } : {}), from: envelope.mailFrom, to: envelope.rcptTo, size: length }, 'message received');
       // Sent only now that the message is in the store, so a client can fetch it on the 250.
-      callback(null, `Message queued as ${message.id}`);
+      callback(null, `Message queued as ${ids.join(' ')}`);
     });
   }
 

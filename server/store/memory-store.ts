@@ -101,7 +101,7 @@ function detach(s: string): string {
  * Writes what search needs into `into`. A value already there is not repeated: RCPT TO is
  * mostly the To address again, MAIL FROM the From address, and a match on either is the same.
  */
-function fillSearchFields(into: SearchFields, h: HeaderSummary, envelope: Envelope): void {
+export function fillSearchFields(into: SearchFields, h: HeaderSummary, envelope: Envelope): void {
   const from = h.from ? addressText([h.from]) : [];
   if (envelope.mailFrom && !from.includes(envelope.mailFrom)) from.push(envelope.mailFrom);
   const cc = addressText(h.cc);
@@ -458,7 +458,7 @@ export class MemoryStore implements MessageStore {
       const delta = read ? -1 : 1;
       this.#unread += delta;
       this.#inbox(m.inbox).unread += delta;
-      this.#emit({ type: 'updated', message: m, change: 'read' });
+      this.#emit({ type: 'updated', message: m });
     }
     return m;
   }
@@ -470,7 +470,7 @@ export class MemoryStore implements MessageStore {
     const current = m.tags;
     if (next.length !== current.length || next.some((t, i) => t !== current[i])) {
       m.tags = next;
-      this.#emit({ type: 'updated', message: m, change: 'tags' });
+      this.#emit({ type: 'updated', message: m });
     }
     return m;
   }

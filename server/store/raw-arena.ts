@@ -27,10 +27,25 @@ export class RawArena {
   #used = 0;
   #live = 0;
 
-  /** A copy of a small message in the current slab; a large one as it is (a copy would double the peak). */
+  /**
+   * A copy of a small message in the current slab; a large one as it is (a copy would double the
+   * peak). Bytes already in one of the slabs are shared, not copied: a message routed to several
+   * inboxes is one entry per inbox over the same bytes (server/routing/), each counted until released.
+   */
   hold(raw: Buffer): Buffer {
     const length = raw.length;
     if (length > ARENA_MAX_MESSAGE) return raw;
+    const owner = this.#slabs.get(raw.buffer);
+    if (owner !== undefined) {
+      owner.live += length;
+      this.#live += length;
+      return raw;
+    }
+    return this.#copy(raw);
+  }
+
+  #copy(raw: Buffer): Buffer {
+    const length = raw.length;
     if (this.#current === null || this.#used + length > SLAB_SIZE) {
       this.#current = { bytes: Buffer.allocUnsafeSlow(SLAB_SIZE), live: 0 };
       this.#slabs.set(this.#current.bytes.buffer, this.#current);
@@ -72,7 +87,7 @@ export class RawArena {
 
   /** Moves a message out of a sparse slab; the bytes are the same, the Buffer is new. */
   move(raw: Buffer): Buffer {
-    const moved = this.hold(raw);
+    const moved = this.#copy(raw);
     this.release(raw);
     return moved;
   }
