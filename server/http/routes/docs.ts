@@ -1,13 +1,14 @@
 // The OpenAPI document, generated from the route schemas, and a readable page of it.
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import fp from 'fastify-plugin';
 import type { App, AppDeps } from '../app.js';
 
 /**
  * Registered before every other route (swagger collects routes as they are added) and at the
  * root, not encapsulated, so that it sees them all.
  */
-export async function openApiDocs(app: App, { runtime }: AppDeps): Promise<void> {
+export const openApiDocs = fp(async function openApiDocs(app: App, { runtime }: AppDeps): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -22,6 +23,4 @@ export async function openApiDocs(app: App, { runtime }: AppDeps): Promise<void>
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-}
-
-Object.assign(openApiDocs, { [Symbol.for('skip-override')]: true });
+});
