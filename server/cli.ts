@@ -2,6 +2,7 @@
 // The `mailpen` command: runs the server, or with `sendmail` as its first word, submits one message.
 // Only the light config module is imported up front; see stopSignal() for why the rest loads later.
 import { ConfigError, helpText, loadConfig } from './config.js';
+import { applyCompatEnv } from './compat-env.js';
 
 /**
  * The first SIGINT or SIGTERM. Installed before the server's modules load and before it starts:
@@ -34,8 +35,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   let config;
+  // Mailpit's MP_* and MailHog's MH_* variables as aliases; a MAILPEN_* variable wins.
+  const compat = applyCompatEnv(process.env);
   try {
-    config = loadConfig(argv, process.env);
+    config = loadConfig(argv, compat.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`mailpen: ${err.message}\n`);
@@ -46,6 +49,7 @@ async function main(argv: string[]): Promise<number> {
   const stopping = stopSignal();
   const [{ createLogger }, { start }] = await Promise.all([import('./log.js'), import('./main.js')]);
   const log = createLogger(config);
+  for (const warning of compat.warnings) log.warn(warning);
   let mailpen;
   try {
     mailpen = await start(config, log);

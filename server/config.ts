@@ -83,6 +83,8 @@ export interface Config {
   metrics: boolean;
   /** spamd for the SpamAssassin part of GET /api/messages/:id/checks; null: that check is off. */
   spamdAddr: HostPort | null;
+  /** The frames a client of /api/events that does not ask (?format=) gets: Mailpen's, or Mailpit's { Type, Data }. */
+  eventsFormat: 'mailpen' | 'mailpit';
   /** JSON file of fault rules loaded at start (server/rules/); null: start with none. */
   rulesFile: string | null;
 }
@@ -283,6 +285,11 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> }[keyof Config][] = [
     key: 'spamdAddr', env: 'MAILPEN_SPAMD_ADDR', flag: '--spamd-addr', default: '', accepts: 'host:port or empty',
     help: 'a SpamAssassin spamd to score messages with (GET /api/messages/:id/checks); Mailpen connects to it only; off when empty',
     parse: (v) => (v.trim() === '' ? null : parseHostPort(v)),
+  },
+  {
+    key: 'eventsFormat', env: 'MAILPEN_EVENTS_FORMAT', flag: '--events-format', default: 'mailpen', accepts: 'mailpen|mailpit',
+    help: "the frames /api/events sends a client that does not ask with ?format=: Mailpen's, or Mailpit's { Type, Data } for Mailpit's clients (mailpit-ws); Mailpen's UI and client always ask",
+    parse: oneOf('mailpen', 'mailpit'),
   },
   {
     key: 'rulesFile', env: 'MAILPEN_RULES_FILE', flag: '--rules-file', default: '', accepts: 'file path',

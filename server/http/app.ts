@@ -9,7 +9,7 @@ import type { MessageParser } from '../mail/parse.js';
 import { healthRoutes } from './routes/health.js';
 import { attachEventStream } from './routes/events.js';
 import { security } from './security.js';
-import { gateUpgrades } from './upgrade-gate.js';
+import { gateUpgrades, type UpgradeTarget } from './upgrade-gate.js';
 import { EVENTS_PATH } from '../events/hub.js';
 import { openApiDocs } from './routes/docs.js';
 import { messageRoutes } from './routes/messages.js';
@@ -30,6 +30,8 @@ import { providerRoutes } from './providers/index.js';
 import { routingRoutes } from './routes/routing.js';
 import { Router } from '../routing/router.js';
 import { mailpitRoutes } from './compat/mailpit/routes.js';
+import { EventsByFormat, MailpitEvents } from './compat/mailpit/events.js';
+import { mailhogRoutes, MailhogWebSocket, MAILHOG_WEBSOCKET_PATH } from './compat/mailhog/routes.js';
 import { Waiters } from './waiters.js';
 import { closeUnusedConnectionsOnClose } from './unused-connections.js';
 import { MessageSummarySchema } from './schemas.js';
@@ -96,6 +98,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(healthRoutes, deps);
   // Mailpit's API on /api/v1 and /view (compat/mailpit/), MailHog's on /api/v2 and its /api/v1 deletes.
   await app.register(mailpitRoutes, deps);
+  await app.register(mailhogRoutes, deps);
   const api = { ...deps, prefix: '/api' };
   await app.register(messageRoutes, api);
   await app.register(messageContentRoutes, api);
@@ -121,7 +124,21 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(uiRoutes);
   const hub = attachEventStream(app, deps);
   // Upgrades never reach fastify's hooks: the gate asks the same questions of them.
-  gateUpgrades(app.server, deps.config, deps.log.child({ edge: 'http' }), new Map([[EVENTS_PATH, hub]]));
+  // Mailpit's clients connect to /api/events too: EventsByFormat picks the frames (compat/mailpit/events.ts).
+  const mailpitEvents = new MailpitEvents(deps.store, deps.runtime.version, deps.log.child({ edge: 'mailpit-events' }), deps.config.maxEventClients);
+  const mailhogSocket = new MailhogWebSocket(deps.store, deps.log.child({ edge: 'mailhog-websocket' }), deps.config.maxEventClients);
+  app.addHook('preClose', async () => {
+    await Promise.all([mailpitEvents.close(), mailhogSocket.close()]);
+  });
+  gateUpgrades(
+    app.server,
+    deps.config,
+    deps.log.child({ edge: 'http' }),
+    new Map<string, UpgradeTarget>([
+      [EVENTS_PATH, new EventsByFormat(hub, mailpitEvents, deps.config.eventsFormat)],
+      [MAILHOG_WEBSOCKET_PATH, mailhogSocket],
+    ]),
+  );
   return app;
 }
 

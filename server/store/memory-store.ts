@@ -458,7 +458,7 @@ export class MemoryStore implements MessageStore {
       const delta = read ? -1 : 1;
       this.#unread += delta;
       this.#inbox(m.inbox).unread += delta;
-      this.#emit({ type: 'updated', message: m });
+      this.#emit({ type: 'updated', message: m, change: 'read' });
     }
     return m;
   }
@@ -470,7 +470,7 @@ export class MemoryStore implements MessageStore {
     const current = m.tags;
     if (next.length !== current.length || next.some((t, i) => t !== current[i])) {
       m.tags = next;
-      this.#emit({ type: 'updated', message: m });
+      this.#emit({ type: 'updated', message: m, change: 'tags' });
     }
     return m;
   }

@@ -63,7 +63,8 @@ export interface MessageRef {
 /** Every change to the store, in the order it happened. */
 export type StoreEvent =
   | { type: 'added'; message: StoredMessage }
-  | { type: 'updated'; message: StoredMessage }
+  /** `change`: what changed, the read flag or the tags (Mailpit's update event says which). */
+  | { type: 'updated'; message: StoredMessage; change: 'read' | 'tags' }
   | { type: 'deleted'; messages: MessageRef[] }
   | { type: 'evicted'; messages: MessageRef[] }
   /** Everything, or everything in one inbox, was deleted. */

@@ -59,6 +59,8 @@ export class EventStream {
 
   #url(): string {
     const url = new URL('/api/events', location.href);
+    // Asked for by name: MAILPEN_EVENTS_FORMAT=mailpit gives Mailpit's frames to clients that do not ask.
+    url.searchParams.set('format', 'mailpen');
     url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
     if (this.#lastSeq !== null && this.#epoch !== null) {
       url.searchParams.set('since', String(this.#lastSeq));

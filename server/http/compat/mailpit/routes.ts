@@ -207,11 +207,23 @@ export async function mailpitRoutes(app: App, deps: AppDeps): Promise<void> {
 
   app.delete(
     '/api/v1/messages',
-    { schema: { summary: 'Delete messages by IDs, or all (Mailpit)', tags: [TAG], body: S.DeleteBody, response: { 200: S.Ok, 400: S.PlainError } } },
+    {
+      schema: {
+        summary: 'Delete messages by IDs, or all (Mailpit); with no Accept header (MailHog\'s client), an empty 200 as MailHog answers',
+        tags: [TAG, S.TAGS.mailhog],
+        body: S.DeleteBody,
+        response: { 200: S.Ok, 400: S.PlainError },
+      },
+    },
     async (request, reply) => {
       const ids = request.body?.IDs ?? [];
       if (ids.length === 0) store.clear();
       else store.delete(ids);
+      // Mailpit and MailHog both answer DELETE /api/v1/messages: Mailpit with "ok", MailHog with an
+      // empty body, which its npm client needs (it parses any body as JSON, and "ok" is not). Its
+      // client uses Node's http module, which sends no Accept header; fetch, curl, browsers and
+      // mailpit-api all send one.
+      if (request.headers.accept === undefined) return reply.send(undefined as unknown as string);
       return ok(reply);
     },
   );
