@@ -5,3 +5,4 @@ export { FaultRules, type FiredRule, type FiredListener, type Decision } from '.
 export { RuleError, RuleInputSchema, RuleSchema, STAGES, MAX_DELAY_MS, MAX_RULES, validateRule, validateRules, type RuleInput, type RuleView, type Stage } from './model.js';
 export { SmtpFaults } from './smtp.js';
 export { loadRulesFile } from './file.js';
+export { parseChaosTriggers, setChaosTriggers, chaosTriggers, CHAOS_PREFIX, type ChaosTrigger, type ChaosTriggers } from './chaos.js';

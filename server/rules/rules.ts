@@ -115,6 +115,25 @@ export class FaultRules {
     return view(rule);
   }
 
+  /**
+   * Replaces the rules whose id starts with `prefix` (a group another part of Mailpen owns, such
+   * as Mailpit's chaos triggers) by `input`, appended at the end; the other rules and their
+   * counters stay. Every new id must start with the prefix. All or nothing, like replace().
+   */
+  replaceGroup(prefix: string, input: unknown, where = 'rules'): RuleView[] {
+    const specs = validateRules(input, where);
+    for (const [i, s] of specs.entries()) {
+      this.#checkDelay(s, where);
+      if (s.id === null || !s.id.startsWith(prefix)) throw new RuleError(`${where}[${i}]: the id must start with "${prefix}"`);
+    }
+    const kept = this.#rules.filter((r) => !r.id.startsWith(prefix));
+    if (kept.length + specs.length > MAX_RULES) throw new RuleError(`${where}: at most ${MAX_RULES} rules in all`);
+    const taken = new Set(kept.map((r) => r.id));
+    for (const s of specs) if (taken.has(s.id!)) throw new RuleError(`${where}: id "${s.id}" is in use`);
+    this.#rules = [...kept, ...specs.map((s) => this.#make(s, taken))];
+    return this.list();
+  }
+
   /** Switches a rule on or off (its counters stay); null when there is no such rule. */
   setEnabled(id: string, enabled: boolean): RuleView | null {
     const rule = this.#rules.find((r) => r.id === id);
