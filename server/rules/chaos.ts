@@ -7,6 +7,9 @@
 import { RuleError, type RuleInput, type RuleView } from './model.js';
 import type { FaultRules } from './rules.js';
 
+/** What a bad trigger throws, for callers that import only this module. */
+export { RuleError };
+
 export interface ChaosTrigger {
   /** 400 to 599. */
   ErrorCode: number;
