@@ -41,6 +41,9 @@ const ALIASES: Record<string, Alias> = {
   MP_SMTP_REQUIRE_STARTTLS: { target: 'MAILPEN_SMTP_STARTTLS', value: (v) => (truthy(v) ? 'required' : 'on') },
   MP_WEBHOOK_URL: { target: 'MAILPEN_WEBHOOK_URLS', value: same, note: "the POST body is Mailpen's message summary, not Mailpit's" },
   MP_ENABLE_SPAMASSASSIN: { target: 'MAILPEN_SPAMD_ADDR', value: (v) => (/^[^\s:]+:\d{1,5}$/.test(v.trim()) ? v.trim() : null) },
+  MP_CHAOS_TRIGGERS: { target: 'MAILPEN_CHAOS_TRIGGERS', value: same },
+  // Chaos is always there in Mailpen: /api/v1/chaos sets fault rules (MAILPEN_CHAOS_TRIGGERS at start).
+  MP_ENABLE_CHAOS: { target: '', value: () => '' },
   MH_SMTP_BIND_ADDR: { target: 'MAILPEN_SMTP_ADDR', value: same },
   MH_API_BIND_ADDR: { target: 'MAILPEN_HTTP_ADDR', value: same },
   MH_UI_BIND_ADDR: { target: 'MAILPEN_HTTP_ADDR', value: same },
@@ -51,8 +54,6 @@ const ALIASES: Record<string, Alias> = {
 /** Why a known variable has no Mailpen meaning: said in its warning. */
 const NO_MEANING: Record<string, string> = {
   MP_DATABASE: 'Mailpen keeps mail in memory only',
-  MP_ENABLE_CHAOS: "Mailpen has no chaos triggers (its fault rules do not read Mailpit's)",
-  MP_CHAOS_TRIGGERS: "Mailpen has no chaos triggers (its fault rules do not read Mailpit's)",
   MP_SMTP_RELAY_HOST: 'Mailpen never delivers mail',
   MP_SMTP_RELAY_CONFIG: 'Mailpen never delivers mail',
   MP_SMTP_RELAY_ALL: 'Mailpen never delivers mail',

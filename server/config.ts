@@ -85,6 +85,8 @@ export interface Config {
   spamdAddr: HostPort | null;
   /** The frames a client of /api/events that does not ask (?format=) gets: Mailpen's, or Mailpit's { Type, Data }. */
   eventsFormat: 'mailpen' | 'mailpit';
+  /** Mailpit's chaos triggers set at start as fault rules (server/rules/chaos.ts reads them); null: none. */
+  chaosTriggers: string | null;
   /** JSON file of fault rules loaded at start (server/rules/); null: start with none. */
   rulesFile: string | null;
 }
@@ -198,6 +200,21 @@ function parseWebhookUrls(value: string): string[] {
   return urls;
 }
 
+/**
+ * Mailpit's MP_CHAOS_TRIGGERS format, checked here so a bad value stops the start; the rules module
+ * (server/rules/chaos.ts, not loaded by this light module) turns it into rules.
+ */
+function parseChaosTriggerList(value: string): string | null {
+  if (value.trim() === '') return null;
+  for (const item of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(sender|recipients?|auth|authentication):(\d{3}):(\d{1,3})$/i.exec(item);
+    if (!m || Number(m[2]) < 400 || Number(m[2]) > 599 || Number(m[3]) > 100) {
+      fail('comma-separated <trigger>:<error code>:<percent>, the trigger Sender, Recipient or Authentication, the code 400-599, e.g. Sender:451:50');
+    }
+  }
+  return value;
+}
+
 export const SETTINGS: { [K in keyof Config]: Setting<K> }[keyof Config][] = [
   { key: 'smtp', env: 'MAILPEN_SMTP_ADDR', flag: '--smtp-addr', default: '127.0.0.1:1025', accepts: 'host:port', help: 'SMTP listener', parse: parseHostPort },
   {
@@ -290,6 +307,11 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> }[keyof Config][] = [
     key: 'eventsFormat', env: 'MAILPEN_EVENTS_FORMAT', flag: '--events-format', default: 'mailpen', accepts: 'mailpen|mailpit',
     help: "the frames /api/events sends a client that does not ask with ?format=: Mailpen's, or Mailpit's { Type, Data } for Mailpit's clients (mailpit-ws); Mailpen's UI and client always ask",
     parse: oneOf('mailpen', 'mailpit'),
+  },
+  {
+    key: 'chaosTriggers', env: 'MAILPEN_CHAOS_TRIGGERS', flag: '--chaos-triggers', default: '', accepts: 'trigger:code:percent,...',
+    help: "Mailpit's chaos triggers (Sender, Recipient, Authentication), e.g. Sender:451:50, set at start as fault rules with that probability (/api/v1/chaos changes them); none when empty",
+    parse: parseChaosTriggerList,
   },
   {
     key: 'rulesFile', env: 'MAILPEN_RULES_FILE', flag: '--rules-file', default: '', accepts: 'file path',

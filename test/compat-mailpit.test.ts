@@ -94,10 +94,10 @@ describe('mailpit-api 2.1.0 against Mailpen', () => {
     });
   });
 
-  it('getConfiguration() answers the web UI configuration, relay and chaos off', async () => {
+  it('getConfiguration() answers the web UI configuration: relay off, chaos on (fault rules)', async () => {
     const config = await mailpit.getConfiguration();
     assertShape(config, {
-      ChaosEnabled: false,
+      ChaosEnabled: true,
       DuplicatesIgnored: Boolean,
       HideDeleteAllButton: Boolean,
       Label: String,
@@ -268,9 +268,22 @@ describe('mailpit-api 2.1.0 against Mailpen', () => {
     await assert.rejects(mailpit.deleteTag('never-there'), /404/);
   });
 
-  it('getChaosTriggers() and setChaosTriggers() say chaos is not available', async () => {
-    await assert.rejects(mailpit.getChaosTriggers(), /400 Bad Request .*Chaos is not enabled/);
-    await assert.rejects(mailpit.setChaosTriggers({ Sender: { ErrorCode: 451, Probability: 5 } }), /400 Bad Request/);
+  it('setChaosTriggers() and getChaosTriggers() set Mailpit\'s triggers as fault rules', async () => {
+    const newTriggers = {
+      Authentication: { ErrorCode: 451, Probability: 5 },
+      Recipient: { ErrorCode: 452, Probability: 10 },
+      Sender: { ErrorCode: 453, Probability: 15 },
+    };
+    assert.deepEqual(await mailpit.setChaosTriggers(newTriggers), newTriggers);
+    assert.deepEqual(await mailpit.getChaosTriggers(), newTriggers);
+    const res = await fetch(`${server.httpUrl}/api/rules`, { headers: { authorization: basic() } });
+    const { rules } = (await res.json()) as { rules: Array<{ id: string; stage: string; probability?: number; reply?: { code: number } }> };
+    const sender = rules.find((r) => r.id === 'chaos-sender');
+    assert.deepEqual([sender?.stage, sender?.probability, sender?.reply?.code], ['mail', 0.15, 453]);
+    // Omitted triggers reset to 0 %, as in Mailpit.
+    const reset = await mailpit.setChaosTriggers();
+    assert.deepEqual([reset.Sender.Probability, reset.Recipient.Probability, reset.Authentication.Probability], [0, 0, 0]);
+    await assert.rejects(mailpit.setChaosTriggers({ Sender: { ErrorCode: 200, Probability: 5 } }), /400 Bad Request .*400 to 599/);
   });
 
   it('renderMessageHTML() answers the HTML as sent; embedded, with links opening a new tab', async () => {

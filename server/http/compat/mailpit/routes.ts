@@ -6,7 +6,7 @@
 // GET /api/messages/:id does not), `latest` is the newest message, answers are Mailpit's JSON and its
 // plain-text "ok", and its errors are plain text. What Mailpen deliberately does not do answers with
 // an error that says so, never a silent success: release (Mailpen never delivers), link-check
-// (Mailpen fetches no URL found in mail), chaos until fault rules exist.
+// (Mailpen fetches no URL found in mail). Chaos maps onto Mailpen's fault rules.
 import { Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { App, AppDeps } from '../../app.js';
@@ -25,6 +25,7 @@ import { htmlCsp } from '../../routes/message-content.js';
 import { checksFor } from '../../../checks/index.js';
 import { toMailpitHtmlCheck, toMailpitSpamAssassin } from '../../../checks/mailpit.js';
 import { basicCredentials } from '../../providers/capture.js';
+import { chaosTriggers, parseChaosTriggers, setChaosTriggers, RuleError, type FaultRules } from '../../../rules/index.js';
 
 const TAG = S.TAGS.mailpit;
 /** Mailpit's answer when a list is asked for more than this: a bound, as Mailpen's own API has. */
@@ -148,7 +149,7 @@ export async function mailpitRoutes(app: App, deps: AppDeps): Promise<void> {
       RecipientAllowlist: '',
     },
     SpamAssassin: config.spamdAddr !== null,
-    ChaosEnabled: false,
+    ChaosEnabled: deps.rules != null,
     DuplicatesIgnored: false,
     HideDeleteAllButton: false,
   }));
@@ -457,11 +458,38 @@ export async function mailpitRoutes(app: App, deps: AppDeps): Promise<void> {
     },
   );
 
-  const chaosRefusal = (): never => {
-    throw new HttpError(400, 'Chaos is not enabled: Mailpen has no chaos triggers yet (its deterministic fault rules, which Mailpit\'s triggers will map onto, are not part of this version)');
+  // Mailpit's chaos triggers are fault rules (server/rules/chaos.ts): one rule per trigger, with
+  // Mailpit's probability, in their own group, so /api/rules shows them and other rules are untouched.
+  const rules = deps.rules ?? null;
+  if (rules && config.chaosTriggers !== null) setChaosTriggers(rules, parseChaosTriggers(config.chaosTriggers));
+  const withRules = (): FaultRules => {
+    if (!rules) throw new HttpError(400, 'Chaos is not enabled: this server has no fault rules');
+    return rules;
   };
-  app.get('/api/v1/chaos', { schema: { summary: 'Chaos triggers: not available (Mailpit)', tags: [TAG], response: { 400: S.PlainError } } }, async () => chaosRefusal());
-  app.put('/api/v1/chaos', { schema: { summary: 'Chaos triggers: not available (Mailpit)', tags: [TAG], response: { 400: S.PlainError } } }, async () => chaosRefusal());
+  app.get(
+    '/api/v1/chaos',
+    { schema: { summary: "Chaos triggers, read from the fault rules named chaos-* (Mailpit)", tags: [TAG], response: { 200: S.ChaosTriggers, 400: S.PlainError } } },
+    async () => chaosTriggers(withRules()),
+  );
+  app.put(
+    '/api/v1/chaos',
+    {
+      schema: {
+        summary: 'Set the chaos triggers (omitted ones reset to 0 %): fault rules with a probability at mail, rcpt and auth (Mailpit)',
+        tags: [TAG],
+        body: Type.Union([S.ChaosTriggersBody, Type.Null()]),
+        response: { 200: S.ChaosTriggers, 400: S.PlainError },
+      },
+    },
+    async (request) => {
+      try {
+        return setChaosTriggers(withRules(), request.body ?? {});
+      } catch (err) {
+        if (err instanceof RuleError) throw new HttpError(400, err.message);
+        throw err;
+      }
+    },
+  );
 
   // /view/{id}.html and /view/{id}.txt; cypress-mailpit asks for //view/... (its URL builder leaves
   // an empty /api segment), which the router keeps as a path of its own.

@@ -158,3 +158,12 @@ export const SendAnswer = Type.Object({ ID: Type.String() });
 
 /** The check answers come from server/checks/mailpit.ts, which owns their shape. */
 export const AnyObject = Type.Unsafe<object>({ type: 'object', additionalProperties: true });
+
+const ChaosTrigger = Type.Object({ ErrorCode: Type.Integer({ description: '400 to 599' }), Probability: Type.Integer({ description: '0 to 100, percent' }) });
+export const ChaosTriggers = Type.Object({ Sender: ChaosTrigger, Recipient: ChaosTrigger, Authentication: ChaosTrigger });
+const PartialTrigger = Type.Object({ ErrorCode: Type.Optional(Type.Integer()), Probability: Type.Optional(Type.Integer()) });
+export const ChaosTriggersBody = Type.Object({
+  Sender: Type.Optional(PartialTrigger),
+  Recipient: Type.Optional(PartialTrigger),
+  Authentication: Type.Optional(PartialTrigger),
+});
