@@ -1,5 +1,6 @@
 // mailpen/playwright: a @playwright/test fixture that gives each test its own inbox. The app under
-// test sends with `inbox.smtp` (the AUTH user names the inbox), the test waits with
+// test sends with `inbox.smtp` (the AUTH user names the inbox) or, when Mailpen routes by recipient,
+// to `inbox.address('bob')` with its own SMTP settings; the test waits with
 // `inbox.waitFor({ subject })` and gets the message with its links and codes; the inbox is
 // emptied after the test. Parallel workers and tests never see each other's mail.
 import { test as base, expect } from '@playwright/test';

@@ -123,7 +123,9 @@ describe('routing by recipient over SMTP', () => {
       const waitedFor = await waited;
       assert.equal(waitedFor.status, 200);
       assert.equal(waitedFor.body.id, b.id, '/api/wait with inbox= sees its own copy');
-      // The same bytes in both.
+      // The same bytes in both, held once by the store.
+      const [heldA, heldB] = [server.store.get(a.id)!.raw, server.store.get(b.id)!.raw];
+      assert.ok(heldA.buffer === heldB.buffer && heldA.byteOffset === heldB.byteOffset, 'the copies share their raw bytes');
       const rawA = await (await fetch(`${server.httpUrl}/api/messages/${a.id}/raw`)).text();
       assert.equal(await (await fetch(`${server.httpUrl}/api/messages/${b.id}/raw`)).text(), rawA);
       // Search with inbox:, and the counts.
