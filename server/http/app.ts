@@ -32,7 +32,6 @@ import { Router } from '../routing/router.js';
 import { mailpitRoutes } from './compat/mailpit/routes.js';
 import { routingRoutes } from './routes/routing.js';
 import { Router } from '../routing/router.js';
-import { mailpitRoutes } from './compat/mailpit/routes.js';
 import { EventsByFormat, MailpitEvents } from './compat/mailpit/events.js';
 import { mailhogRoutes, MailhogWebSocket, MAILHOG_WEBSOCKET_PATH } from './compat/mailhog/routes.js';
 import { Waiters } from './waiters.js';

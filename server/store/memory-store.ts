@@ -475,18 +475,6 @@ export class MemoryStore implements MessageStore {
     return m;
   }
 
-  setTags(id: string, tags: readonly string[]): StoredMessage | undefined {
-    const m = this.#byId.get(id);
-    if (!m) return undefined;
-    const next = normalizeTags(tags);
-    const current = m.tags;
-    if (next.length !== current.length || next.some((t, i) => t !== current[i])) {
-      m.tags = next;
-      this.#emit({ type: 'updated', message: m, change: 'tags' });
-    }
-    return m;
-  }
-
   delete(ids: string[]): MessageRef[] {
     const removed: MessageRef[] = [];
     for (const id of ids) {
