@@ -27,8 +27,6 @@ import type { FaultRules } from '../rules/index.js';
 import type { Metrics } from '../integrations/metrics.js';
 import type { Webhooks } from '../integrations/webhooks.js';
 import { providerRoutes } from './providers/index.js';
-import { routingRoutes } from './routes/routing.js';
-import { Router } from '../routing/router.js';
 import { mailpitRoutes } from './compat/mailpit/routes.js';
 import { routingRoutes } from './routes/routing.js';
 import { Router } from '../routing/router.js';
