@@ -102,9 +102,13 @@ export async function startSmtp(
       if (refused || !faults) return callback(refused);
       faults.run('mail', session, faults.context(session, { mailFrom: address.address }), (err) => callback(err));
     },
+    // An accepted RCPT is answered on a later turn, as smtp-server's own default does: answered
+    // synchronously inside a pipelined batch, the batch's third transaction was never answered
+    // (smtp-server re-enters its command loop). A rule's refusal goes out at once: its enhanced
+    // code is set only for that reply (server/rules/smtp.ts).
     onRcptTo: (address, session, callback) => {
-      if (!faults) return callback();
-      faults.run('rcpt', session, faults.context(session, { rcptTo: [address.address] }), (err) => callback(err));
+      if (!faults) return setImmediate(callback);
+      faults.run('rcpt', session, faults.context(session, { rcptTo: [address.address] }), (err) => (err ? callback(err) : setImmediate(callback)));
     },
     onData: (stream, session, callback) => (faults ? faults.data(stream, session, callback, receive) : receive(stream, session, callback)),
   });
