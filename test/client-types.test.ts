@@ -25,6 +25,7 @@ import {
 } from '../server/http/schemas.js';
 import type { MailpenEvent as ServerEvent } from '../server/events/vocabulary.js';
 import { ErrorBody } from '../server/http/errors.js';
+import { RoutingSchema } from '../server/http/routes/routing.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { createClient } from '../client/index.js';
 
@@ -38,6 +39,7 @@ export type TypeChecks = [
   Check<Same<Client.MessagePart, Static<typeof PartSchema>>>,
   Check<Same<Client.Code, CodeWire>>,
   Check<Same<Client.WaitResult, WaitResponseWire>>,
+  Check<Same<Client.RoutingSettings, Static<typeof RoutingSchema>>>,
   Check<Same<Client.MessageList, Omit<Static<typeof ListResponse>, 'messages'> & { messages: MessageSummaryWire[] }>>,
   Check<Same<Client.InboxCount[], Static<typeof InboxesResponse>['inboxes']>>,
   Check<Same<Client.UploadResult, Static<typeof UploadResponse>>>,
