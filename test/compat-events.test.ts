@@ -115,6 +115,18 @@ describe('/api/events on a default server (MAILPEN_EVENTS_FORMAT=mailpen)', () =
     client.close();
   });
 
+  it("Mailpen's own frames carry tags: in an added message's summary and in updated", async () => {
+    const client = await listen(ws('?format=mailpen'));
+    await client.next((f) => f.type === 'hello');
+    const { ID } = await mailpit.sendMessage({ ...send, Tags: ['Signup'] });
+    const added = (await client.next((f) => f.type === 'added')) as { data: { message: { id: string; tags: string[] } } };
+    assert.deepEqual([added.data.message.id, added.data.message.tags], [ID, ['Signup']]);
+    server.store.setTags(ID, ['Signup', 'Checked']);
+    const updated = (await client.next((f) => f.type === 'updated')) as { data: unknown };
+    assert.deepEqual(updated.data, { id: ID, inbox: 'default', read: false, tags: ['Checked', 'Signup'] });
+    client.close();
+  });
+
   it('a format that is neither is refused with 400 and the reason', async () => {
     const res = await new Promise<number>((resolve) => {
       const bad = new WebSocket(ws('?format=mailhog'));

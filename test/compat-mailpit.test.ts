@@ -485,3 +485,39 @@ describe("Mailpit's search syntax on /api/v1/search", () => {
     assert.deepEqual(body.messages[0]!.tags, ['onboarding', 'signup', 'Urgent']);
   });
 });
+
+describe("Mailpen's own tags API, and the compatibility routes in the OpenAPI document", () => {
+  const auth = (): Record<string, string> => ({ authorization: basic() });
+
+  it('PUT /api/messages/:id/tags replaces the tags and GET /api/tags counts them', async () => {
+    const { ID } = await mailpit.sendMessage({ From: { Email: 'a@example.test' }, To: [{ Email: 'bob+news@example.test' }], Subject: 'tagged', Tags: ['From API'] });
+    const before = (await (await fetch(`${server.httpUrl}/api/messages/${ID}`, { headers: auth() })).json()) as { tags: string[] };
+    assert.deepEqual(before.tags, ['From API', 'news'], 'X-Tags from the send request and the plus-address');
+    const put = await fetch(`${server.httpUrl}/api/messages/${ID}/tags`, {
+      method: 'PUT',
+      headers: { ...auth(), 'content-type': 'application/json' },
+      body: JSON.stringify({ tags: ['b', 'A', 'a', 'bad/char', '  '] }),
+    });
+    assert.equal(put.status, 200);
+    assert.deepEqual(((await put.json()) as { tags: string[] }).tags, ['A', 'b', 'bad char'], 'cleaned as Mailpit cleans, repeats dropped, sorted');
+    const all = (await (await fetch(`${server.httpUrl}/api/tags`, { headers: auth() })).json()) as { tags: Array<{ name: string; messages: number }> };
+    assert.deepEqual(all.tags.find((t) => t.name === 'A'), { name: 'A', messages: 1 });
+    const missing = await fetch(`${server.httpUrl}/api/messages/nope/tags`, { method: 'PUT', headers: { ...auth(), 'content-type': 'application/json' }, body: '{"tags":[]}' });
+    assert.equal(missing.status, 404);
+    const bad = await fetch(`${server.httpUrl}/api/messages/${ID}/tags`, { method: 'PUT', headers: { ...auth(), 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(bad.status, 400);
+  });
+
+  it('lists the Mailpit and MailHog routes under their own tags', async () => {
+    const doc = (await (await fetch(`${server.httpUrl}/api/openapi.json`, { headers: auth() })).json()) as { paths: Record<string, Record<string, { tags?: string[] }>> };
+    const tagOf = (path: string, method: string): string[] | undefined => doc.paths[path]?.[method]?.tags;
+    assert.deepEqual(tagOf('/api/v1/messages', 'get'), ['mailpit (compatibility)']);
+    assert.deepEqual(tagOf('/api/v1/message/{id}', 'get'), ['mailpit (compatibility)']);
+    assert.deepEqual(tagOf('/view/{file}', 'get'), ['mailpit (compatibility)']);
+    assert.deepEqual(tagOf('/api/v2/messages', 'get'), ['mailhog (compatibility)']);
+    assert.deepEqual(tagOf('/api/v2/search', 'get'), ['mailhog (compatibility)']);
+    assert.deepEqual(tagOf('/api/v1/messages', 'delete'), ['mailpit (compatibility)', 'mailhog (compatibility)']);
+    assert.deepEqual(tagOf('/api/messages', 'get'), ['messages'], "Mailpen's own routes keep theirs");
+    assert.equal(doc.paths['//view/{file}'], undefined, "cypress-mailpit's double-slash alias is not listed");
+  });
+});

@@ -16,6 +16,7 @@ import { messageRoutes } from './routes/messages.js';
 import { messageContentRoutes } from './routes/message-content.js';
 import { checkRoutes } from './routes/checks.js';
 import { inboxRoutes } from './routes/inboxes.js';
+import { tagRoutes } from './routes/tags.js';
 import { uploadRoutes } from './routes/upload.js';
 import { waitRoutes } from './routes/wait.js';
 import { infoRoutes } from './routes/info.js';
@@ -105,6 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(checkRoutes, api);
   await app.register(uploadRoutes, api);
   await app.register(inboxRoutes, api);
+  await app.register(tagRoutes, api);
   const router = deps.router ?? new Router(deps.store, { modes: deps.config.routing, domain: deps.config.routingDomain, rules: deps.config.routingRules });
   await app.register(routingRoutes, { ...api, router });
   // SendGrid, Postmark, Mailgun, SES and Resend send APIs on /sendgrid, /postmark... (providers/).
