@@ -146,7 +146,13 @@ describe('hostile mail in the real UI', () => {
       void d.dismiss();
     });
     page.on('framenavigated', (f) => {
-      if (f === page.mainFrame()) mainNavigations.push(f.url());
+      if (f === page.mainFrame()) {
+        // The UI's own page under another query (?m=<id>, ?q=...: its history entries for the open
+        // message and search) is not a navigation away; anything else is.
+        const u = new URL(f.url());
+        const url = `${u.origin}` === mailpen.url && u.pathname === '/' ? `${mailpen.url}/` : f.url();
+        if (mainNavigations.at(-1) !== url) mainNavigations.push(url);
+      }
       else if (f.parentFrame() === page.mainFrame()) messageFrameNavigations.push(f.url());
     });
 
