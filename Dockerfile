@@ -16,11 +16,12 @@ FROM node:20-bookworm-slim
 # Listening on 0.0.0.0 would switch off the Host check against DNS rebinding, which matters most
 # here: the usual `-p 127.0.0.1:8025:8025` puts the inbox on the host's loopback, in reach of any
 # web page that re-points its own name there. Naming the compose service keeps the check on while
-# other containers use http://mailpen:8025; localhost and IP addresses are always answered.
+# other containers use http://mailpen:8025 (or http://mailpit:8025, http://mailhog:8025 in a compose file
+# switched from those images); localhost and IP addresses are always answered.
 ENV NODE_ENV=production \
     MAILPEN_SMTP_ADDR=0.0.0.0:1025 \
     MAILPEN_HTTP_ADDR=0.0.0.0:8025 \
-    MAILPEN_ALLOWED_HOSTS=mailpen
+    MAILPEN_ALLOWED_HOSTS=mailpen,mailpit,mailhog
 WORKDIR /app
 COPY package.json package-lock.json ./
 # No production dependency has an install script; refusing them keeps the runtime layer to plain files.
