@@ -10,9 +10,13 @@ import { EventStream, type ConnectionStatus, type ChangeEvent } from './events.t
 import { Inbox, unhandled } from './inbox.svelte.ts';
 import { Reader } from './reader.svelte.ts';
 import { readAddress, writeAddress } from './address.ts';
+import { Selection } from './selection.svelte.ts';
+import { Notifier } from './notify.svelte.ts';
 
 /** How long "Deleted · Undo" stays offered. */
 export const UNDO_MS = 8000;
+/** Undo keeps the bytes of what it may restore: up to this many messages at once. */
+const UNDO_MAX = 50;
 
 export interface Notice {
   readonly text: string;
@@ -28,6 +32,8 @@ interface HistoryState {
 export class Mailbox {
   readonly inbox = new Inbox();
   readonly reader = new Reader();
+  readonly selection = new Selection();
+  readonly notifier = new Notifier();
   #status = $state<ConnectionStatus>('connecting');
   /** Whether the stream was ever live: before that, a failure is "cannot reach", not "lost". */
   #everLive = $state(false);
@@ -142,12 +148,14 @@ export class Mailbox {
     const before = this.inbox.query;
     await this.inbox.search(text);
     const after = this.inbox.query;
+    if (after !== before) this.selection.clear();
     // Starting or ending a search is a place to come Back to; refining one is not.
     if (after !== before) this.#commit(before === '' || after === '' ? 'push' : 'replace');
   }
 
   async switchInbox(inbox: string | null): Promise<void> {
     const changed = inbox !== this.inbox.inbox;
+    if (changed) this.selection.clear();
     const reload = this.inbox.switchInbox(inbox);
     if (changed) this.#commit('push');
     await reload;
@@ -228,19 +236,74 @@ export class Mailbox {
       await api.remove(id);
       this.#afterDelete([id]);
       // The next message is highlighted, not opened: opening would mark it read unasked.
-      this.#say('Deleted', raw === null ? null : () => void this.#restore(raw, inbox, read));
+      this.#say('Deleted', raw === null ? null : () => void this.#restore([{ raw, inbox, read }]));
     } catch (err) {
       this.#say(`Could not delete: ${(err as Error).message}`);
     }
   }
 
-  async #restore(raw: Blob, inbox: string, read: boolean): Promise<void> {
+  async #restore(copies: { raw: Blob; inbox: string; read: boolean }[]): Promise<void> {
     try {
-      const { ids } = await api.upload(raw, inbox);
-      if (read && ids[0] !== undefined) await api.setRead(ids[0], true);
+      // Oldest first, so they stand in the list in the order they stood before.
+      for (const { raw, inbox, read } of copies.slice().reverse()) {
+        const { ids } = await api.upload(raw, inbox);
+        if (read && ids[0] !== undefined) await api.setRead(ids[0], true);
+      }
       this.#say('Restored');
     } catch (err) {
       this.#say(`Could not undo: ${(err as Error).message}`);
+    }
+  }
+
+  /** `x`: picks or unpicks the highlighted row. */
+  toggleSelectHighlighted(): void {
+    const id = this.inbox.highlighted;
+    if (id !== null) this.selection.toggle(id, this.inbox.highlightedIndex);
+  }
+
+  /** Marks the picked messages read, or unread when every one of them is read already. */
+  async markSelected(read?: boolean): Promise<void> {
+    const ids = [...this.selection.ids];
+    if (ids.length === 0) return;
+    const to = read ?? !ids.every((id) => this.#readOf(id));
+    for (const id of ids) this.inbox.setRead(id, to);
+    if (this.reader.id !== null && ids.includes(this.reader.id)) this.reader.setRead(to);
+    try {
+      const { updated } = await api.setReadMany(ids, to);
+      this.#say(`Marked ${updated} ${to ? 'read' : 'unread'}`);
+    } catch (err) {
+      for (const id of ids) this.inbox.setRead(id, !to);
+      this.#say(`Could not change the read state: ${(err as Error).message}`);
+    }
+  }
+
+  /** Deletes the picked messages; Undo stores their bytes again (for up to UNDO_MAX of them). */
+  async removeSelected(): Promise<void> {
+    const ids = [...this.selection.ids];
+    if (ids.length === 0) return;
+    const copies = ids.map((id) => ({ id, inbox: this.inbox.find(id)?.inbox ?? this.inbox.inbox ?? 'default', read: this.#readOf(id) }));
+    const raws = ids.length <= UNDO_MAX ? await Promise.all(ids.map((id) => api.rawBytes(id).catch(() => null))) : [];
+    const results = await Promise.allSettled(ids.map((id) => api.remove(id)));
+    // A message someone else deleted meanwhile (404) is gone all the same.
+    const gone = ids.filter((_, i) => {
+      const r = results[i]!;
+      return r.status === 'fulfilled' || (r.reason instanceof Error && 'status' in r.reason && r.reason.status === 404);
+    });
+    this.#afterDelete(gone);
+    this.selection.forget(gone);
+    const failed = ids.length - gone.length;
+    const restorable = raws.length === ids.length && raws.every((r) => r !== null);
+    const undo = restorable ? () => void this.#restore(copies.map((c, i) => ({ raw: raws[i]!, inbox: c.inbox, read: c.read }))) : null;
+    this.#say(`Deleted ${gone.length}${failed ? `; ${failed} could not be deleted` : ''}`, undo);
+  }
+
+  /** Marks everything the list shows (this search, this inbox) read. */
+  async markAllRead(): Promise<void> {
+    try {
+      const { updated } = await api.setReadWhere({ q: this.inbox.query, inbox: this.inbox.inbox }, true);
+      this.#say(`Marked ${updated} read`);
+    } catch (err) {
+      this.#say(`Could not mark them read: ${(err as Error).message}`);
     }
   }
 
@@ -291,6 +354,7 @@ export class Mailbox {
   #fromAddress(): void {
     const address = readAddress(location.search);
     this.#searchText = address.q;
+    this.selection.clear();
     void this.inbox.view(address.inbox, address.q);
     if (address.message === null) this.reader.close();
     else if (address.message !== this.reader.id) void this.open(address.message, 'none');
@@ -304,12 +368,16 @@ export class Mailbox {
         return;
       case 'deleted':
       case 'evicted':
+        this.selection.forget(event.data.messages.map((m) => m.id));
         if (this.reader.id !== null && event.data.messages.some((m) => m.id === this.reader.id)) this.close();
         return;
       case 'cleared':
+        this.selection.clear();
         if (this.reader.message && (event.data.inbox === null || event.data.inbox === this.reader.message.inbox)) this.close();
         return;
       case 'added':
+        this.notifier.added(event.data.message, (id) => void this.open(id));
+        return;
       case 'counts':
         return;
       case 'rule-fired':
