@@ -121,6 +121,10 @@ export const api = {
   setRead(id: string, read: boolean): Promise<MessageSummary> {
     return request('PATCH', messagePath(id), { read });
   },
+  /** Replaces a message's tags; answers the summary with them as the server cleaned them. */
+  setTags(id: string, tags: string[]): Promise<MessageSummary> {
+    return request('PUT', `${messagePath(id)}/tags`, { tags });
+  },
   remove(id: string): Promise<{ deleted: number }> {
     return request('DELETE', messagePath(id));
   },

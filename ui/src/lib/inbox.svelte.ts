@@ -296,6 +296,7 @@ export class Inbox {
         return;
       }
       case 'updated':
+        if (event.data.tags) this.#rows = this.#rows.setTags(event.data.id, event.data.tags);
         return this.setRead(event.data.id, event.data.read);
       case 'deleted': {
         const refs = event.data.messages.filter((m) => !this.#removedHere.delete(m.id));

@@ -150,6 +150,21 @@ export class RowWindow {
   }
 
   /** The window with one message's read flag set; itself when that message is not loaded or already so. */
+  /** The same rows with one message's tags replaced (an updated event that carries them). */
+  setTags(id: string, tags: string[]): RowWindow {
+    for (let r = 0; r < this.runs.length; r++) {
+      const run = this.runs[r]!;
+      const i = run.messages.findIndex((m) => m.id === id);
+      if (i < 0) continue;
+      const messages = run.messages.slice();
+      messages[i] = { ...messages[i]!, tags };
+      const runs = this.runs.slice();
+      runs[r] = { ...run, messages };
+      return new RowWindow(runs);
+    }
+    return this;
+  }
+
   setRead(id: string, read: boolean): RowWindow {
     for (let r = 0; r < this.runs.length; r++) {
       const run = this.runs[r]!;
