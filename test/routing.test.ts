@@ -213,6 +213,32 @@ describe('routing by recipient over SMTP', () => {
   });
 });
 
+describe('routing by recipient: the AUTH user', () => {
+  it('takes any AUTH user name when the routing does not use it, and refuses one that cannot be an inbox when it does', async () => {
+    const server = await startTestServer({ routing: ['subaddress'] });
+    try {
+      const auth = (user: string): string => `AUTH PLAIN ${Buffer.from(`\0${user}\0secret`).toString('base64')}`;
+      const { client } = await RawSmtp.connect(server.smtpPort);
+      await client.command('EHLO routing.test');
+      assert.equal((await client.command(auth('app account/prod'))).code, 235);
+      assert.equal((await client.command('MAIL FROM:<app@example.test>')).code, 250);
+      assert.equal((await client.command('RCPT TO:<u+run-7@example.test>')).code, 250);
+      assert.equal((await client.data(Buffer.from('Subject: s\r\n\r\nx\r\n'))).code, 250);
+      await client.quit();
+      assert.deepEqual(await inboxNames(server), ['run-7']);
+      assert.equal((await api(server, '/routing', { method: 'PUT', body: { modes: ['subaddress', 'auth'] } })).status, 200);
+      const again = await RawSmtp.connect(server.smtpPort);
+      await again.client.command('EHLO routing.test');
+      const refused = await again.client.command(auth('app account/prod'));
+      assert.equal(refused.code, 535);
+      assert.match(refused.text, /the user name is the inbox name/);
+      await again.client.quit();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('routing rules', () => {
   const rules = [
     { inbox: 'tenant-a', query: 'to:@tenant-a.example' },

@@ -121,8 +121,9 @@ export async function startSmtp(
   function authenticate(auth: SMTPServerAuthentication): [Error | null | undefined, { user: string } | undefined] {
     const user = auth.username ?? '';
     // The user names the inbox (an empty one means the default inbox): refused here, at once and
-    // with the reason, rather than after the client has sent its whole message.
-    const problem = user === '' ? null : inboxNameProblem(user);
+    // with the reason, rather than after the client has sent its whole message. Unless the routing
+    // does not use it (MAILPEN_ROUTING without auth): then it is the app's one account, any name.
+    const problem = user === '' || !router.settings.modes.includes('auth') ? null : inboxNameProblem(user);
     if (problem !== null) {
       observer.refused?.('auth_failed');
       return [smtpError(535, `Authentication refused: the user name is the inbox name, and ${problem}`), undefined];
