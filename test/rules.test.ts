@@ -256,6 +256,24 @@ print(json.dumps(attempts))
       assert.equal((await messages(server, 'inbox:team-c')).length, 1);
     }));
 
+  it('a pipelined batch with a refused recipient in each transaction and a refused DATA is answered in full and in order', () =>
+    withServer(async (server) => {
+      await setRules(server, [
+        { stage: 'rcpt', match: 'to:ghost', reply: { code: 550, enhanced: '5.1.1', text: 'no such user' } },
+        { stage: 'data', match: 'subject:"pipelined 2"', reply: { code: 554 } },
+      ]);
+      const { client } = await open(server);
+      const batch = [1, 2, 3]
+        .map((n) => `MAIL FROM:<p${n}@example.test>\r\nRCPT TO:<r${n}@example.test>\r\nRCPT TO:<ghost${n}@example.test>\r\nDATA\r\nSubject: pipelined ${n}\r\n\r\nbody\r\n.\r\n`)
+        .join('');
+      client.write(batch);
+      const codes: number[] = [];
+      for (let i = 0; i < 15; i++) codes.push((await client.read()).code);
+      assert.deepEqual(codes, [250, 250, 550, 354, 250, 250, 250, 550, 354, 554, 250, 250, 550, 354, 250]);
+      await client.quit();
+      assert.deepEqual((await messages(server)).map((m) => m.envelope.to), [['r3@example.test'], ['r1@example.test']]);
+    }));
+
   it('counters: after skips the first matches, every fires on every Nth, times stops it', () =>
     withServer(async (server) => {
       await setRules(server, [{ stage: 'rcpt', match: 'to:bob', reply: { code: 450 }, after: 1, every: 2, times: 2 }]);
