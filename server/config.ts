@@ -17,6 +17,8 @@ export interface Config {
   http: HostPort;
   /** Name in the SMTP greeting and EHLO reply. */
   hostname: string;
+  /** Where mail is kept: 'memory' (this process), or a redis:// or rediss:// URL shared by several replicas (server/store/redis/). */
+  store: string;
   maxMessages: number;
   maxBytes: number;
   maxMessageSize: number;
@@ -114,6 +116,19 @@ export function parseHostPort(value: string): HostPort {
   const port = Number(m[3]);
   if (port > 65535) fail('a port from 0 to 65535');
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+function parseStore(value: string): string {
+  if (value === 'memory') return value;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fail('memory, or a Redis URL such as redis://host:6379/0');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return fail('memory, or a URL starting redis:// or rediss://');
+  if (url.hostname === '') return fail('a Redis URL with a host (redis://host:6379/0)');
+  return value;
 }
 
 function parseCount(value: string): number {
@@ -227,6 +242,11 @@ export const SETTINGS: { [K in keyof Config]: Setting<K> }[keyof Config][] = [
     key: 'hostname', env: 'MAILPEN_HOSTNAME', flag: '--hostname', default: 'mailpen', accepts: 'a host name',
     help: 'name in the SMTP greeting',
     parse: (v) => (/^[A-Za-z0-9.-]{1,253}$/.test(v) ? v : fail('a host name of letters, digits, dots and dashes')),
+  },
+  {
+    key: 'store', env: 'MAILPEN_STORE', flag: '--store', default: 'memory', accepts: 'memory or a redis:// URL',
+    help: 'where mail is kept: memory (this process), or Redis shared by several replicas (password and TLS in the URL: rediss://:pass@host:6379/0); see Running several replicas',
+    parse: parseStore,
   },
   { key: 'maxMessages', env: 'MAILPEN_MAX_MESSAGES', flag: '--max-messages', default: '10000', accepts: 'count', help: 'messages kept; the oldest are evicted (0: no limit)', parse: parseCount },
   { key: 'maxBytes', env: 'MAILPEN_MAX_BYTES', flag: '--max-bytes', default: '512MB', accepts: 'size', help: "the store's budget for raw bytes; the oldest are evicted (0: no limit)", parse: parseBytes },

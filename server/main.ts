@@ -26,6 +26,20 @@ function listenError(err: unknown, setting: string, addr: HostPort): unknown {
   return err;
 }
 
+/**
+ * MAILPEN_STORE: this process's memory, or Redis shared by several replicas (server/store/redis/,
+ * loaded only then). A replica catches up from Redis before anything listens, so it serves only
+ * once it holds what the others do.
+ */
+async function openStore(config: Readonly<Config>, log: Logger): Promise<MessageStore> {
+  const limits = { maxMessages: config.maxMessages, maxBytes: config.maxBytes };
+  if (config.store === 'memory') return new MemoryStore(limits);
+  const { ReplicatedStore } = await import('./store/redis/replicated-store.js');
+  const store = new ReplicatedStore(config.store, limits, log.child({ edge: 'redis' }));
+  await store.caughtUp();
+  return store;
+}
+
 export interface Mailpen {
   config: Readonly<Config>;
   store: MessageStore;
@@ -40,7 +54,7 @@ export interface Mailpen {
 }
 
 export async function start(config: Readonly<Config>, log: Logger = createLogger(config)): Promise<Mailpen> {
-  const store = new MemoryStore({ maxMessages: config.maxMessages, maxBytes: config.maxBytes });
+  const store = await openStore(config, log);
   // The only outbound connections Mailpen can make, to MAILPEN_WEBHOOK_URLS; without one, none exists.
   const webhooks = config.webhookUrls.length > 0 ? new Webhooks(store, config, log.child({ edge: 'webhooks' }), VERSION) : null;
   const metrics = config.metrics ? new Metrics(store, webhooks && (() => webhooks.stats)) : null;
@@ -70,6 +84,7 @@ export async function start(config: Readonly<Config>, log: Logger = createLogger
     await parser.close();
     await webhooks?.close(0);
     metrics?.close();
+    await store.close?.();
     // Node's listen errors carry the port they failed on.
     const smtps = config.smtps !== null && (err as { port?: number }).port === config.smtps.port ? config.smtps : null;
     throw smtps ? listenError(err, 'MAILPEN_SMTPS_ADDR', smtps) : listenError(err, 'MAILPEN_SMTP_ADDR', config.smtp);
@@ -91,6 +106,8 @@ export async function start(config: Readonly<Config>, log: Logger = createLogger
         // Last: mail that SMTP or an upload stored while closing still goes out (for FLUSH_MS at most).
         await webhooks?.close();
         metrics?.close();
+        // Last: the Redis connections (what was appended is acknowledged before QUIT returns).
+        await store.close?.();
       })();
       return closing;
     },

@@ -3,6 +3,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import { StoreUnavailableError } from '../store/unavailable.js';
 
 export const ErrorBody = Type.Object(
   {
@@ -31,7 +32,7 @@ export function errorBody(statusCode: number, message: string): { statusCode: nu
 export function errorHandler(error: FastifyError | HttpError, request: FastifyRequest, reply: FastifyReply): void {
   const status = error.statusCode ?? 500;
   // A deliberate 5xx (503 while shutting down or at a cap) says what it is; anything else is a bug.
-  if (error instanceof HttpError && status >= 500) {
+  if ((error instanceof HttpError || error instanceof StoreUnavailableError) && status >= 500) {
     void reply.code(status).send(errorBody(status, error.message));
     return;
   }

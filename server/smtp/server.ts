@@ -176,6 +176,21 @@ export async function startSmtp(
         observer.refused?.('too_many_inboxes');
         return callback(smtpError(452, full));
       }
+      if (store.addDurably) {
+        // A store that writes elsewhere first (Redis): the 250 only once it has acknowledged the
+        // message; while it cannot, 451 4.3.0 and the session goes on, so the client can retry.
+        store.addDurably({ raw, envelope }, inboxes).then(
+          (ids) => {
+            log.info({ id: ids[0], inbox: inboxes[0], ...(inboxes.length > 1 ? { ids, inboxes } : {}), from: envelope.mailFrom, to: envelope.rcptTo, size: length }, 'message received');
+            callback(null, `Message queued as ${ids.join(' ')}`);
+          },
+          (err: unknown) => {
+            log.warn({ err: (err as Error).message }, 'message refused for now: the store cannot take it');
+            callback(smtpError(451, `Temporary failure: ${(err as Error).message}; try again later`));
+          },
+        );
+        return;
+      }
       // One stored message per inbox, each with its own id and read flag, over the same raw bytes
       // (the store shares them): deleting it in one inbox leaves it in the others.
       const first = store.add({ raw, inbox: inboxes[0]!, envelope });

@@ -110,9 +110,27 @@ export interface InboxCounts {
   unread: number;
 }
 
+/** What a store whose writes can fail (Redis) says about itself; the memory store has none. */
+export interface StoreHealth {
+  ready: boolean;
+  /** Why not, for /healthz and the logs; null when ready. */
+  reason: string | null;
+}
+
 export interface MessageStore {
   readonly limits: StoreLimits;
   add(incoming: IncomingMessage): StoredMessage;
+  /**
+   * Only on a store that writes somewhere else first (server/store/redis/): stores one message
+   * under each inbox and resolves with their ids once the write is acknowledged there, so SMTP
+   * says 250 only then; rejects with StoreUnavailableError when it cannot. Without it, SMTP uses
+   * add(), synchronous as before.
+   */
+  addDurably?(incoming: Omit<IncomingMessage, 'inbox' | 'id'>, inboxes: readonly string[]): Promise<string[]>;
+  /** Absent: always ready (the memory store). */
+  health?(): StoreHealth;
+  /** Ends the store's connections (main.ts, last in the close order). */
+  close?(): Promise<void>;
   get(id: string): StoredMessage | undefined;
   /** The summary that lists and events carry. Reads the body (once, cached) for snippet and attachments. */
   summary(message: StoredMessage): MessageSummary;

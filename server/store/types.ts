@@ -60,4 +60,6 @@ export interface IncomingMessage {
   envelope: Envelope;
   inbox: string;
   receivedAt?: Date;
+  /** The id to store it under: a replicated store (server/store/redis/) gives every replica the same one. */
+  id?: string;
 }

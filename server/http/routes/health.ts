@@ -6,11 +6,18 @@ export async function healthRoutes(app: App, { store }: AppDeps): Promise<void> 
     '/healthz',
     {
       schema: {
-        summary: 'Liveness: answers 200 while the server runs',
+        summary: 'Readiness: 200 while the server can take mail; 503 with the reason while its store (Redis) cannot',
         tags: ['meta'],
-        response: { 200: Type.Object({ status: Type.Literal('ok'), messages: Type.Integer() }) },
+        response: {
+          200: Type.Object({ status: Type.Literal('ok'), messages: Type.Integer() }),
+          503: Type.Object({ status: Type.Literal('unavailable'), reason: Type.String(), messages: Type.Integer() }),
+        },
       },
     },
-    async () => ({ status: 'ok' as const, messages: store.counts().messages }),
+    async (_request, reply) => {
+      const health = store.health?.();
+      if (health && !health.ready) return reply.code(503).send({ status: 'unavailable' as const, reason: health.reason ?? 'not ready', messages: store.counts().messages });
+      return { status: 'ok' as const, messages: store.counts().messages };
+    },
   );
 }

@@ -1,0 +1,251 @@
+// Several Mailpen replicas sharing one store on Redis (MAILPEN_STORE=redis://..., issue 15), against a
+// real redis-server started here on a free port with the append-only file on. Each test has a Redis
+// database of its own, except the one that stops Redis, which has a server of its own.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startRedis, type TestRedis } from './helpers/redis.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+import { startChildServer } from './helpers/child-server.js';
+import { RawSmtp, queuedId, sendRaw, type Reply } from './helpers/smtp-client.js';
+
+function message(n: number | string, subject = `replica test ${n}`): Buffer {
+  return Buffer.from(`From: a@example.test\r\nTo: b@example.test\r\nSubject: ${subject}\r\nMessage-ID: <${n}@example.test>\r\n\r\nbody ${n}\r\n`);
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function json(url: string, init?: RequestInit): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Every id the replica lists, sorted (paged through). */
+async function ids(server: { httpUrl: string }): Promise<string[]> {
+  const out: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const { body } = await json(`${server.httpUrl}/api/messages?limit=1000${cursor === null ? '' : `&cursor=${cursor}`}`);
+    for (const m of body.messages as Array<{ id: string }>) out.push(m.id);
+    cursor = body.next;
+  } while (cursor !== null);
+  return out.sort();
+}
+
+let redis: TestRedis;
+let nextDb = 1;
+const servers: TestServer[] = [];
+
+async function replica(db: number, overrides: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
+  const server = await startTestServer({ store: redis.url(db), ...overrides });
+  servers.push(server);
+  return server;
+}
+
+before(async () => {
+  redis = await startRedis();
+});
+
+after(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  await redis.destroy();
+});
+
+describe('several replicas on one Redis', () => {
+  test('mail accepted by one replica is listed, searched, waited for, marked read, tagged and deleted through the others', async () => {
+    const db = nextDb++;
+    const [a, b, c] = [await replica(db), await replica(db), await replica(db)];
+    // A wait on C that is pending before the message exists anywhere.
+    const waiting = json(`${c.httpUrl}/api/wait?q=${encodeURIComponent('subject:"first of three"')}&timeout=30`);
+    const reply = await sendRaw(a.smtpPort, message(1, 'first of three'));
+    assert.equal(reply.code, 250);
+    const id = queuedId(reply);
+    const waited = await waiting;
+    assert.equal(waited.status, 200);
+    assert.equal(waited.body.id, id, 'the wait on another replica answers the message with the id SMTP gave');
+
+    await waitFor('B lists it', async () => (await ids(b)).includes(id));
+    const found = await json(`${b.httpUrl}/api/messages?q=${encodeURIComponent('subject:"first of three"')}`);
+    assert.deepEqual(found.body.messages.map((m: { id: string }) => m.id), [id]);
+    const full = await json(`${b.httpUrl}/api/messages/${id}`);
+    assert.equal(full.status, 200);
+    assert.equal(full.body.subject, 'first of three');
+    const raw = await fetch(`${c.httpUrl}/api/messages/${id}/raw`);
+    assert.deepEqual(Buffer.from(await raw.arrayBuffer()), message(1, 'first of three'));
+
+    assert.equal((await json(`${b.httpUrl}/api/messages/${id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"read":true}' })).status, 200);
+    await waitFor('A sees it read', async () => (await json(`${a.httpUrl}/api/messages/${id}`)).body.read === true);
+    await waitFor('C sees it read', async () => (await json(`${c.httpUrl}/api/messages/${id}`)).body.read === true);
+
+    assert.equal((await json(`${c.httpUrl}/api/messages/${id}/tags`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"tags":["seen-on-c"]}' })).status, 200);
+    await waitFor('A sees the tag', async () => (await json(`${a.httpUrl}/api/messages/${id}`)).body.tags?.includes('seen-on-c'));
+
+    assert.deepEqual((await json(`${c.httpUrl}/api/messages/${id}`, { method: 'DELETE' })).body, { deleted: 1 });
+    await waitFor('A no longer has it', async () => (await json(`${a.httpUrl}/api/messages/${id}`)).status === 404);
+    await waitFor('B no longer has it', async () => (await json(`${b.httpUrl}/api/messages/${id}`)).status === 404);
+  });
+
+  test('a message for two inboxes is one copy in each on every replica, with the ids of the 250', async () => {
+    const db = nextDb++;
+    const a = await replica(db, { routing: ['subaddress', 'auth'] });
+    const b = await replica(db, { routing: ['subaddress', 'auth'] });
+    const reply = await sendRaw(a.smtpPort, message('two-inboxes'), { to: ['x+one@example.test', 'y+two@example.test'] });
+    assert.equal(reply.code, 250);
+    const sent = reply.text.replace(/^.*queued as /, '').split(' ').sort();
+    assert.equal(sent.length, 2);
+    await waitFor('B holds both copies', async () => JSON.stringify(await ids(b)) === JSON.stringify(sent));
+    const inboxes = (await json(`${b.httpUrl}/api/inboxes`)).body;
+    assert.ok(JSON.stringify(inboxes).includes('"one"') && JSON.stringify(inboxes).includes('"two"'), JSON.stringify(inboxes));
+  });
+
+  test('the limit on messages is global: every replica evicts the same oldest ones', async () => {
+    const db = nextDb++;
+    const a = await replica(db, { maxMessages: 5 });
+    const b = await replica(db, { maxMessages: 5 });
+    const sent: string[] = [];
+    for (let i = 0; i < 12; i++) sent.push(queuedId(await sendRaw((i % 2 ? a : b).smtpPort, message(`evict-${i}`))));
+    const newest = sent.slice(-5).sort();
+    await waitFor('A holds the newest five', async () => JSON.stringify(await ids(a)) === JSON.stringify(newest));
+    await waitFor('B holds the newest five', async () => JSON.stringify(await ids(b)) === JSON.stringify(newest));
+  });
+
+  test('a replica started later catches up before it serves: its first answer lists every message', async () => {
+    const db = nextDb++;
+    const a = await replica(db);
+    const sent: string[] = [];
+    for (let i = 0; i < 30; i++) sent.push(queuedId(await sendRaw(a.smtpPort, message(`catch-up-${i}`))));
+    await json(`${a.httpUrl}/api/messages/${sent[0]}`, { method: 'DELETE' });
+    const late = await replica(db);
+    assert.deepEqual(await ids(late), sent.slice(1).sort());
+  });
+
+  test('every message that got a 250 is there after the replica that took it is killed with SIGKILL mid-stream', async () => {
+    const db = nextDb++;
+    const child = await startChildServer([], { MAILPEN_STORE: redis.url(db) });
+    const acknowledged: string[] = [];
+    // Four senders in parallel; the kill comes while they are still sending.
+    let killed = false;
+    const sender = async (n: number): Promise<void> => {
+      for (let i = 0; !killed; i++) {
+        const reply = await sendRaw(child.smtpPort, message(`kill-${n}-${i}`)).catch(() => null);
+        if (reply?.code === 250) acknowledged.push(queuedId(reply));
+      }
+    };
+    const senders = [0, 1, 2, 3].map(sender);
+    await waitFor('40 acknowledged messages', () => acknowledged.length >= 40);
+    child.child.kill('SIGKILL');
+    killed = true;
+    await Promise.all(senders);
+    await waitFor('the child to exit', () => child.exited() !== null);
+    const survivor = await replica(db);
+    const held = new Set(await ids(survivor));
+    const lost = acknowledged.filter((id) => !held.has(id));
+    assert.deepEqual(lost, [], `${lost.length} of ${acknowledged.length} acknowledged messages lost`);
+  });
+
+  test('a restart of every replica shows the same mail, read flags and deletions as before', async () => {
+    const db = nextDb++;
+    const a = await replica(db);
+    const b = await replica(db);
+    const sent: string[] = [];
+    for (let i = 0; i < 10; i++) sent.push(queuedId(await sendRaw((i % 2 ? a : b).smtpPort, message(`restart-${i}`))));
+    await json(`${a.httpUrl}/api/messages/${sent[3]}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"read":true}' });
+    await json(`${b.httpUrl}/api/messages/${sent[4]}`, { method: 'DELETE' });
+    await waitFor('A has the deletion', async () => (await json(`${a.httpUrl}/api/messages/${sent[4]}`)).status === 404);
+    await waitFor('B has the read flag', async () => (await json(`${b.httpUrl}/api/messages/${sent[3]}`)).body.read === true);
+    await Promise.all([a.close(), b.close()]);
+    const again = await replica(db);
+    assert.deepEqual(await ids(again), sent.filter((_, i) => i !== 4).sort());
+    assert.equal((await json(`${again.httpUrl}/api/messages/${sent[3]}`)).body.read, true);
+    assert.equal((await json(`${again.httpUrl}/api/messages/${sent[5]}`)).body.read, false);
+  });
+});
+
+describe('when Redis is unreachable', () => {
+  let own: TestRedis;
+  before(async () => {
+    own = await startRedis();
+  });
+  after(async () => {
+    await own.destroy();
+  });
+
+  test('SMTP answers 451 4.3.0 and keeps the session, the API answers 503 with the reason, /healthz is not ready; after Redis returns the same session delivers and nothing acknowledged is lost', async () => {
+    const a = await startTestServer({ store: own.url(0) });
+    servers.push(a);
+    const before = queuedId(await sendRaw(a.smtpPort, message('before-stop')));
+
+    const { client } = await RawSmtp.connect(a.smtpPort);
+    assert.equal((await client.command('EHLO test.example')).code, 250);
+    await own.stop();
+    await waitFor('healthz not ready', async () => (await json(`${a.httpUrl}/healthz`)).status === 503);
+    const health = await json(`${a.httpUrl}/healthz`);
+    assert.equal(health.body.status, 'unavailable');
+    assert.match(health.body.reason, /Redis/);
+
+    assert.equal((await client.command('MAIL FROM:<s@example.test>')).code, 250);
+    assert.equal((await client.command('RCPT TO:<r@example.test>')).code, 250);
+    const refused: Reply = await client.data(message('during-stop'));
+    assert.equal(refused.code, 451);
+    assert.match(refused.text, /^4\.3\.0 /);
+
+    const patch = await json(`${a.httpUrl}/api/messages/${before}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"read":true}' });
+    assert.equal(patch.status, 503);
+    assert.match(patch.body.message, /Redis/);
+    // Reads go on from the replica's view.
+    assert.equal((await json(`${a.httpUrl}/api/messages/${before}`)).status, 200);
+
+    await own.start();
+    await waitFor('healthz ready again', async () => (await json(`${a.httpUrl}/healthz`)).status === 200);
+    // The same session, still open, retries and gets its 250.
+    assert.equal((await client.command('RSET')).code, 250);
+    assert.equal((await client.command('MAIL FROM:<s@example.test>')).code, 250);
+    assert.equal((await client.command('RCPT TO:<r@example.test>')).code, 250);
+    const retried = await client.data(message('during-stop'));
+    assert.equal(retried.code, 250, retried.text);
+    await client.quit();
+
+    const fresh = await startTestServer({ store: own.url(0) });
+    servers.push(fresh);
+    assert.deepEqual(await ids(fresh), [before, queuedId(retried)].sort());
+  });
+
+  test('under load, senders that retry on 451 lose nothing acknowledged across a Redis stop and start', async () => {
+    const a = await startTestServer({ store: own.url(1) });
+    servers.push(a);
+    const acknowledged: string[] = [];
+    let refusals = 0;
+    let done = false;
+    const sender = async (n: number): Promise<void> => {
+      for (let i = 0; !done; i++) {
+        const reply = await sendRaw(a.smtpPort, message(`load-${n}-${i}`)).catch(() => null);
+        if (reply?.code === 250) acknowledged.push(queuedId(reply));
+        else if (reply?.code === 451) {
+          refusals++;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    };
+    const senders = [0, 1, 2].map(sender);
+    await waitFor('some acknowledged', () => acknowledged.length >= 20);
+    await own.stop();
+    await waitFor('a 451', () => refusals > 0);
+    await own.start();
+    const mark = acknowledged.length;
+    await waitFor('acknowledged again after the restart', () => acknowledged.length >= mark + 20);
+    done = true;
+    await Promise.all(senders);
+    const fresh = await startTestServer({ store: own.url(1) });
+    servers.push(fresh);
+    const held = new Set(await ids(fresh));
+    assert.deepEqual(acknowledged.filter((id) => !held.has(id)), []);
+  });
+});
