@@ -1,5 +1,6 @@
-// Takes docs/inbox.png, the README's picture of the inbox: a real Mailpen on free ports, a few
-// messages sent over SMTP by nodemailer, the page in headless Chromium, one message open.
+// Takes docs/inbox.png and docs/inbox-phone.png, the README's pictures of the inbox: a real
+// Mailpen on free ports, a few messages sent over SMTP by nodemailer, the page in headless
+// Chromium with one message open, on a desktop and on a phone.
 // Run with `npm run screenshot` (builds the UI first).
 import { fileURLToPath } from 'node:url';
 import nodemailer from 'nodemailer';
@@ -7,6 +8,7 @@ import { startTestServer } from '../test/helpers/server.js';
 import { launchBrowser } from '../test/helpers/browser.js';
 
 const OUT = fileURLToPath(new URL('./inbox.png', import.meta.url));
+const OUT_PHONE = fileURLToPath(new URL('./inbox-phone.png', import.meta.url));
 
 const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP4z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==',
@@ -61,6 +63,17 @@ async function main(): Promise<void> {
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     await page.screenshot({ path: OUT });
     console.log(`wrote ${OUT}`);
+
+    // A phone: the list, then (linked by its URL) the message, side by side in one picture is
+    // not how a phone shows it; the reader is the one worth seeing.
+    const phone = await chromium.context.newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    await phone.goto(page.url());
+    await phone.getByTestId('connection').filter({ hasText: 'Live' }).waitFor();
+    await phone.frameLocator('[data-testid=html-frame]').locator('h1').waitFor();
+    await phone.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await phone.screenshot({ path: OUT_PHONE });
+    console.log(`wrote ${OUT_PHONE}`);
   } finally {
     await chromium.close();
     await server.close();
