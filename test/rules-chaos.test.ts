@@ -7,7 +7,7 @@ import { FaultRules, RuleError, parseChaosTriggers, setChaosTriggers, chaosTrigg
 import { RawSmtp } from './helpers/smtp-client.js';
 import { startTestServer } from './helpers/server.js';
 
-const ctx = { remoteAddress: '127.0.0.1', inbox: 'default', mailFrom: 'a@example.test', rcptTo: ['b@example.test'], raw: null };
+const ctx = { remoteAddress: '127.0.0.1', inboxes: () => ['default'], mailFrom: 'a@example.test', rcptTo: ['b@example.test'], raw: null };
 
 describe('Mailpit chaos triggers as fault rules', () => {
   it('parses MP_CHAOS_TRIGGERS as Mailpit does: comma-separated trigger:code:probability, names in any case', () => {

@@ -274,6 +274,23 @@ print(json.dumps(attempts))
       assert.deepEqual((await messages(server)).map((m) => m.envelope.to), [['r3@example.test'], ['r1@example.test']]);
     }));
 
+  it('with routing by subaddress, a rule scoped to an inbox acts on the mail routed there, at rcpt and at data', () =>
+    withServer(
+      async (server) => {
+        await setRules(server, [
+          { stage: 'rcpt', inbox: 'run42', reply: { code: 450, text: 'run42 is full' } },
+          { stage: 'data', match: 'inbox:run43 subject:drop', reply: { code: 554 } },
+        ]);
+        const { client } = await open(server);
+        assert.deepEqual((await rawSend(client, 'a@example.test', ['bob+run42@example.test', 'bob+run43@example.test'], 'keep')).rcpt, [450, 250]);
+        assert.equal((await rawSend(client, 'a@example.test', ['bob+run43@example.test'], 'drop')).data, 554);
+        assert.equal((await rawSend(client, 'a@example.test', ['bob+run44@example.test'], 'drop')).data, 250);
+        await client.quit();
+        assert.deepEqual((await messages(server)).map((m) => [m.inbox, m.subject]), [['run44', 'drop'], ['run43', 'keep']]);
+      },
+      { routing: ['subaddress'] },
+    ));
+
   it('counters: after skips the first matches, every fires on every Nth, times stops it', () =>
     withServer(async (server) => {
       await setRules(server, [{ stage: 'rcpt', match: 'to:bob', reply: { code: 450 }, after: 1, every: 2, times: 2 }]);

@@ -12,8 +12,11 @@ import type { Address } from '../store/types.js';
 export interface RuleContext {
   /** The client's IP address. */
   remoteAddress: string;
-  /** The inbox the mail goes to (the AUTH user, or the default inbox); null before auth is possible. */
-  inbox: string | null;
+  /**
+   * The inboxes the mail goes to, as far as the stage knows (empty before AUTH is possible):
+   * asked only when a rule is scoped to an inbox or matches inbox:, as routing may be worked out.
+   */
+  inboxes: () => readonly string[];
   /** MAIL FROM, once given ('' for the null sender). */
   mailFrom: string | null;
   /** At rcpt: the recipient being tried. At data: every accepted one. */
@@ -77,7 +80,7 @@ export function compileMatch(query: Query): ContextPredicate {
         case 'inbox': {
           // Exact, as in search: inbox names are case-sensitive.
           const inbox = query.value;
-          return (c) => c.inbox === inbox;
+          return (c) => c.inboxes().includes(inbox);
         }
         case 'via':
           return () => false;

@@ -175,7 +175,7 @@ export class FaultRules {
     for (const rule of this.#rules) {
       const s = rule.spec;
       if (!s.enabled || s.stage !== stage) continue;
-      if (s.inbox !== null && ctx.inbox !== s.inbox) continue;
+      if (s.inbox !== null && !ctx.inboxes().includes(s.inbox)) continue;
       if (!rule.predicate(ctx, message)) continue;
       rule.matched++;
       const n = rule.matched - s.after;
@@ -191,7 +191,7 @@ export class FaultRules {
         stage,
         action: s.greylist ? 'greylist' : s.disconnect ? 'disconnect' : s.reply ? 'reply' : 'delay',
         code: decision.then.kind === 'reply' ? decision.then.code : null,
-        inbox: ctx.inbox,
+        inbox: ctx.inboxes()[0] ?? null,
         remoteAddress: ctx.remoteAddress,
         mailFrom: ctx.mailFrom,
         rcptTo: ctx.rcptTo,

@@ -15,14 +15,16 @@ import type { Logger } from '../log.js';
 import type { FaultRules, Decision } from './rules.js';
 import type { RuleContext } from './match.js';
 import type { Stage } from './model.js';
+import type { Router } from '../routing/router.js';
+
+const NO_BYTES = Buffer.alloc(0);
 
 type HandlerCallback = () => void;
 type DataStream = Readable & { sizeExceeded?: boolean };
 type DataCallback = (err?: Error | null, message?: string) => void;
 
-/** The inbox of the auth, mail and rcpt stages: the AUTH user, else the default inbox. */
-function sessionInbox(session: SMTPServerSession): string {
-  return typeof session.user === 'string' && session.user !== '' ? session.user : DEFAULT_INBOX;
+function authUser(session: SMTPServerSession): string | null {
+  return typeof session.user === 'string' && session.user !== '' ? session.user : null;
 }
 
 /** The parts of smtp-server's SMTPConnection used here. */
@@ -52,23 +54,44 @@ export class SmtpFaults {
   readonly #attached = new Map<string, Attached>();
 
   readonly #maxMessageSize: number;
+  readonly #router: Router | null;
 
-  constructor(rules: FaultRules, log: Logger, maxMessageSize: number) {
+  /** `router`: the routing SMTP stores by, so that a rule's inbox is the inbox the mail goes to. */
+  constructor(rules: FaultRules, log: Logger, maxMessageSize: number, router: Router | null = null) {
     this.#rules = rules;
     this.#log = log;
     this.#maxMessageSize = maxMessageSize;
+    this.#router = router;
   }
 
-  /** The context of the auth, mail and rcpt stages. */
-  context(session: SMTPServerSession, extra: Partial<RuleContext> = {}): RuleContext {
+  /**
+   * What a stage knows. `inbox`: the stage says the inbox itself (auth: the user being tried;
+   * connect: none); otherwise it is worked out, when a rule asks, as the routing would store it.
+   */
+  context(session: SMTPServerSession, known: { inbox?: string | null; mailFrom?: string; rcptTo?: readonly string[]; raw?: Buffer } = {}): RuleContext {
+    const mailFrom = known.mailFrom ?? (session.envelope?.mailFrom ? session.envelope.mailFrom.address : null);
+    const rcptTo = known.rcptTo ?? [];
+    const raw = known.raw ?? null;
+    let inboxes: readonly string[] | null = known.inbox === undefined ? null : known.inbox === null ? [] : [known.inbox];
     return {
       remoteAddress: session.remoteAddress ?? '',
-      inbox: sessionInbox(session),
-      mailFrom: session.envelope?.mailFrom ? session.envelope.mailFrom.address : null,
-      rcptTo: [],
-      raw: null,
-      ...extra,
+      mailFrom,
+      rcptTo,
+      raw,
+      inboxes: () => (inboxes ??= this.#inboxes(session, mailFrom, rcptTo, raw)),
     };
+  }
+
+  /**
+   * The inboxes the routing gives (MAILPEN_ROUTING): at data exactly; at rcpt from the recipient
+   * being tried, the routing's rules seeing the envelope only; at mail the AUTH user's, if routing
+   * uses it. Without a router: the AUTH user, else the default inbox.
+   */
+  #inboxes(session: SMTPServerSession, mailFrom: string | null, rcptTo: readonly string[], raw: Buffer | null): readonly string[] {
+    const user = authUser(session);
+    if (this.#router === null) return [user ?? DEFAULT_INBOX];
+    const envelope = { mailFrom: mailFrom ?? '', rcptTo: [...rcptTo], helo: session.hostNameAppearsAs ?? '', remoteAddress: session.remoteAddress ?? '', authUser: user, tls: session.secure === true };
+    return this.#router.route({ raw: raw ?? NO_BYTES, envelope });
   }
 
   /** From onConnect: takes hold of the connection (for EHLO rules, enhanced codes, disconnects). */
@@ -94,7 +117,7 @@ export class SmtpFaults {
       const original = connection[name].bind(connection);
       connection[name] = (command, callback) => {
         if (!this.#rules.active('ehlo')) return original(command, callback);
-        const ctx: RuleContext = { remoteAddress: session.remoteAddress ?? '', inbox: null, mailFrom: null, rcptTo: [], raw: null };
+        const ctx = this.context(session, { inbox: null });
         this.run('ehlo', session, ctx, (err) => {
           if (err === null) return original(command, callback);
           connection.send(err.responseCode, err.message);
@@ -132,13 +155,11 @@ export class SmtpFaults {
       };
       if (stream.sizeExceeded || length > this.#maxMessageSize) return replay();
       const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
-      const ctx: RuleContext = {
-        remoteAddress: session.remoteAddress ?? '',
-        inbox: sessionInbox(session),
+      const ctx = this.context(session, {
         mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
         rcptTo: session.envelope.rcptTo.map((r) => r.address),
         raw,
-      };
+      });
       this.run('data', session, ctx, (err) => (err === null ? replay() : callback(err)));
     });
   }
@@ -155,7 +176,7 @@ export class SmtpFaults {
     if (!this.#rules.active(stage)) return next(null);
     const decision = this.#rules.evaluate(stage, ctx);
     if (decision === null) return next(null);
-    this.#log.info({ rule: decision.rule, stage, session: session.id, inbox: ctx.inbox, from: ctx.mailFrom, to: ctx.rcptTo, action: decision.then.kind, delay: decision.delay || undefined }, 'fault rule fired');
+    this.#log.info({ rule: decision.rule, stage, session: session.id, inbox: ctx.inboxes()[0], from: ctx.mailFrom, to: ctx.rcptTo, action: decision.then.kind, delay: decision.delay || undefined }, 'fault rule fired');
     if (decision.delay === 0) return this.#act(decision, session, next);
     // Unref'd: a delayed session must not keep a stopping process alive.
     setTimeout(() => this.#act(decision, session, next), decision.delay).unref();

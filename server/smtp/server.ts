@@ -55,7 +55,8 @@ export async function startSmtp(
   /** Decides each message's inboxes; main.ts shares one with GET/PUT /api/routing. Default: the configured routing. */
   router: Router = new Router(store, { modes: config.routing, domain: config.routingDomain, rules: config.routingRules }),
 ): Promise<SmtpListeners> {
-  const faults = rules ? new SmtpFaults(rules, log, config.maxMessageSize) : null;
+  // With the router, a rule's inbox is the inbox the routing stores the mail in.
+  const faults = rules ? new SmtpFaults(rules, log, config.maxMessageSize, router) : null;
   const options = (secure: boolean): SMTPServerOptions => ({
     secure,
     key: tls.key,
