@@ -20,6 +20,7 @@ function message(id: string, read = false): MessageSummary {
     attachments: 0,
     snippet: '',
     read,
+    tags: [],
     envelope: { from: 'a@example.test', to: [] },
     problems: [],
   } as unknown as MessageSummary;
@@ -97,6 +98,14 @@ describe('RowWindow', () => {
     assert.equal(rows.at(1)!.read, false, 'the old window is untouched');
     assert.equal(read.setRead('m1', true), read);
     assert.equal(read.setRead('not-loaded', true), read);
+  });
+
+  test('setTags replaces one loaded row\'s tags', () => {
+    const rows = RowWindow.first(run(0, 2));
+    const tagged = rows.setTags('m1', ['signup']);
+    assert.deepEqual(tagged.at(1)!.tags, ['signup']);
+    assert.equal(tagged.at(0), rows.at(0), 'the other rows are the same objects');
+    assert.equal(rows.setTags('not-loaded', ['x']), rows);
   });
 
   test('a removal moves the rows below up and counts what it found unread', () => {

@@ -149,30 +149,26 @@ export class RowWindow {
     return new RowWindow(this.runs.map((r) => (r.start === 0 ? { ...r, messages: [message, ...r.messages] } : { ...r, start: r.start + 1 })));
   }
 
-  /** The window with one message's read flag set; itself when that message is not loaded or already so. */
   /** The same rows with one message's tags replaced (an updated event that carries them). */
   setTags(id: string, tags: string[]): RowWindow {
-    for (let r = 0; r < this.runs.length; r++) {
-      const run = this.runs[r]!;
-      const i = run.messages.findIndex((m) => m.id === id);
-      if (i < 0) continue;
-      const messages = run.messages.slice();
-      messages[i] = { ...messages[i]!, tags };
-      const runs = this.runs.slice();
-      runs[r] = { ...run, messages };
-      return new RowWindow(runs);
-    }
-    return this;
+    return this.#change(id, (m) => ({ ...m, tags }));
   }
 
+  /** The window with one message's read flag set; itself when that message is not loaded or already so. */
   setRead(id: string, read: boolean): RowWindow {
+    return this.#change(id, (m) => (m.read === read ? m : { ...m, read }));
+  }
+
+  /** One loaded message replaced by `change` of it; itself when it is not loaded or `change` keeps it. */
+  #change(id: string, change: (m: MessageSummary) => MessageSummary): RowWindow {
     for (let r = 0; r < this.runs.length; r++) {
       const run = this.runs[r]!;
       const i = run.messages.findIndex((m) => m.id === id);
       if (i < 0) continue;
-      if (run.messages[i]!.read === read) return this;
+      const changed = change(run.messages[i]!);
+      if (changed === run.messages[i]) return this;
       const messages = run.messages.slice();
-      messages[i] = { ...messages[i]!, read };
+      messages[i] = changed;
       const runs = this.runs.slice();
       runs[r] = { ...run, messages };
       return new RowWindow(runs);
