@@ -31,6 +31,7 @@ export const TOOLS = [
   { name: "Ruby's mail gem", probe: ['ruby', '-e', 'require "mail"'], packages: ['ruby-mail'], usedBy: 'the client matrix' },
   { name: 'Go', probe: ['go', 'version'], packages: ['golang-go'], usedBy: 'the client matrix' },
   { name: 'spamd', probe: ['/usr/sbin/spamd', '--version'], packages: ['spamassassin', 'spamd'], usedBy: 'the SpamAssassin message check (test/checks-spamd.test.ts)' },
+  { name: 'redis-server', probe: ['/usr/bin/redis-server', '--version'], packages: ['redis-server'], usedBy: 'several replicas on one Redis (test/redis-replicas.test.ts)' },
 ];
 
 export const PACKAGES = [...new Set(TOOLS.flatMap((t) => t.packages))];

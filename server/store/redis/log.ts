@@ -151,6 +151,7 @@ export class RedisLog {
     let backoff = 50;
     while (!this.#closed) {
       try {
+        if (this.#reader.status !== 'ready') await this.#readerReady(backoff);
         if (this.#reader.status !== 'ready') throw new Error(`Redis is unreachable (connection ${this.#reader.status})`);
         // Catching up: no BLOCK, so an empty answer means the end of the stream.
         const reply = (this.#caughtUp
@@ -176,6 +177,19 @@ export class RedisLog {
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }
     }
+  }
+
+  /** Resolves when the reading connection is ready, or after `ms` (whichever comes first). */
+  #readerReady(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#reader.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#reader.once('ready', done);
+    });
   }
 
   async close(): Promise<void> {
