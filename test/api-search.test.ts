@@ -202,7 +202,7 @@ describe('queries that do not parse', () => {
     ['from:', /needs a value/],
     ['"unclosed', /unclosed quote/],
     ['foo:bar', /unknown field "foo:"/],
-    ['is:maybe', /is:read or is:unread/],
+    ['is:maybe', /is:read, is:unread or is:tagged/],
     ['has:wings', /has:attachment/],
     ['before:yesterday', /not a date/],
     ['after:17000000000', /not a date.*epoch seconds \(10 digits\)/],

@@ -295,6 +295,23 @@ describe('mailpit-api 2.1.0 against Mailpen', () => {
     assert.match(res.headers.get('content-security-policy') ?? '', /script-src 'none'/, 'the page runs no script');
   });
 
+  it("/view's cid: images load from the sandboxed page, whose loads are cross-site", async () => {
+    const { ID } = await mailpit.sendMessage({
+      From: { Email: 'a@example.test' },
+      To: [{ Email: 'b@example.test' }],
+      Subject: 'inline image',
+      HTML: '<p><img src="cid:logo"></p>',
+      Attachments: [{ Content: fileContent, Filename: 'logo.png', ContentID: 'logo', ContentType: 'image/png' }],
+    });
+    const html = await mailpit.renderMessageHTML(ID);
+    const src = /<img src="([^"]+)"/.exec(html)?.[1];
+    assert.ok(src?.startsWith(`/api/messages/${ID}/parts/`), src);
+    const image = await fetch(`${server.httpUrl}${src}`, { headers: { authorization: basic(), 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' } });
+    assert.equal(image.status, 200);
+    assert.deepEqual(Buffer.from(await image.arrayBuffer()), PNG);
+    await mailpit.deleteMessages({ IDs: [ID] });
+  });
+
   it('renderMessageText() answers the text part', async () => {
     assert.ok((await mailpit.renderMessageText()).includes(sendRequest.Text!));
     assert.ok((await mailpit.renderMessageText(messageId)).includes(sendRequest.Text!));

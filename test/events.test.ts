@@ -127,7 +127,7 @@ describe('event stream', () => {
       ['added', 'updated', 'deleted', 'added', 'cleared'],
     );
     const updated = changes.find(isType('updated'))!;
-    assert.deepEqual(updated.data, { id, inbox: added.data.message.inbox, read: true });
+    assert.deepEqual(updated.data, { id, inbox: added.data.message.inbox, read: true, tags: [] });
     assert.deepEqual(changes.find(isType('deleted'))!.data.messages, [{ id, inbox: added.data.message.inbox }]);
     const counts = changes.find(isType('counts'))!;
     assert.equal(typeof counts.data.total, 'number');

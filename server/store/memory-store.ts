@@ -9,7 +9,7 @@
 // an inverted index; parsed headers and body scans live in small caches of recent messages.
 import { randomBytes } from 'node:crypto';
 import { summarizeHeaders, type HeaderSummary } from '../mail/summary.js';
-import { MAX_HEADER_BLOCK, readHeaderBlock } from '../mail/headers.js';
+import { MAX_HEADER_BLOCK, readHeaderBlock, type HeaderBlock } from '../mail/headers.js';
 import { scanBody, type BodyScan } from '../mail/scan.js';
 import type { Address, Envelope, IncomingMessage, MessageSummary } from './types.js';
 import { RawArena } from './raw-arena.js';
@@ -156,6 +156,11 @@ class Entry implements StoredMessage, SearchFields {
     this.#tags = Object.freeze([...tags]);
   }
 
+  /** Reads the tags from a header block the caller has read anyway (the summary's), once. */
+  primeTags(block: HeaderBlock): void {
+    this.#tags ??= Object.freeze(tagsOfMessage(this.raw, this.envelope.rcptTo, block));
+  }
+
   get headers(): HeaderSummary {
     let h = this.#parses.get(this);
     if (!h) {
@@ -252,6 +257,7 @@ export class MemoryStore implements MessageStore {
       const block = readHeaderBlock(entry.raw);
       if (!h) this.#parses.set(entry, (h = summarizeHeaders(entry.raw, block)), headerWeight(entry.raw));
       if (!body) this.#bodies.set(entry, (body = scanBody(entry.raw, block)));
+      entry.primeTags(block);
     }
     return {
       id: message.id,

@@ -6,7 +6,7 @@
 // To, Cc and the envelope's recipients (the only place a Bcc recipient appears). Mailpit reads
 // plus-addresses of From, To, Cc and Bcc (internal/storage/tags.go); the envelope stands in for
 // its Bcc header, which SMTP mail does not carry. Tags set through the API replace them.
-import { firstField, parseAddresses, readHeaderBlock } from '../mail/headers.js';
+import { parseAddresses, readHeaderBlock, type HeaderBlock } from '../mail/headers.js';
 
 /** Mailpit's rule (internal/tools/tags.go): other characters become spaces; at most 100 characters. */
 const INVALID_TAG_CHARS = /[^a-zA-Z0-9\- _.@]/g;
@@ -32,6 +32,9 @@ export function normalizeTags(tags: Iterable<string>): string[] {
   return [...seen.values()].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())).slice(0, MAX_TAGS_PER_MESSAGE);
 }
 
+/** Shared by every message without tags. */
+const NO_TAGS: string[] = Object.freeze([]) as unknown as string[];
+
 /** `bob+signup+eu@x` -> signup, eu (Mailpit splits on every `+` after the first). */
 function plusTags(address: string): string[] {
   const at = address.lastIndexOf('@');
@@ -40,16 +43,19 @@ function plusTags(address: string): string[] {
   return plus < 1 ? [] : local.slice(plus + 1).split('+');
 }
 
-/** The tags a message carries by itself: X-Tags and plus-addresses. Reads the header block once. */
-export function tagsOfMessage(raw: Buffer, rcptTo: readonly string[]): string[] {
-  const { fields } = readHeaderBlock(raw);
+/**
+ * The tags a message carries by itself: X-Tags and plus-addresses. `block`: the header block when
+ * the caller has read it already (the store's summary reads it for the list row too).
+ */
+export function tagsOfMessage(raw: Buffer, rcptTo: readonly string[], block: HeaderBlock = readHeaderBlock(raw)): string[] {
   const found: string[] = [];
-  for (const f of fields) {
+  for (const f of block.fields) {
     if (f.key === 'x-tags') found.push(...f.value.split(','));
+    // Addresses are parsed only where a plus can be: most mail has none (8 µs a message otherwise).
+    else if ((f.key === 'from' || f.key === 'to' || f.key === 'cc' || f.key === 'bcc') && f.value.includes('+')) {
+      for (const a of parseAddresses(f.value)) found.push(...plusTags(a.address));
+    }
   }
-  for (const header of ['from', 'to', 'cc', 'bcc']) {
-    for (const a of parseAddresses(firstField(fields, header))) found.push(...plusTags(a.address));
-  }
-  for (const r of rcptTo) found.push(...plusTags(r));
-  return normalizeTags(found);
+  for (const r of rcptTo) if (r.includes('+')) found.push(...plusTags(r));
+  return found.length === 0 ? NO_TAGS : normalizeTags(found);
 }

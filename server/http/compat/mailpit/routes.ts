@@ -515,7 +515,10 @@ export async function mailpitRoutes(app: App, deps: AppDeps): Promise<void> {
           return reply.type('text/plain; charset=utf-8').header('x-content-type-options', 'nosniff').send(parsed.text ?? '');
         }
         if (parsed.html === null) throw new HttpError(404, 'message does not contain HTML');
-        let html = rewriteCidReferences(parsed.html, parsed.parts, (partId) => `/api/v1/message/${encodeURIComponent(message.id)}/part/${encodeURIComponent(partId)}`);
+        // cid: images point at Mailpen's own parts route (Mailpit points at its /api/v1 one): the page
+        // is sandboxed, so its image loads are cross-site, and that route is the one the security
+        // checks let a sandboxed frame's images reach (server/http/security.ts, PART_ROUTE).
+        let html = rewriteCidReferences(parsed.html, parsed.parts, (partId) => `/api/messages/${encodeURIComponent(message.id)}/parts/${encodeURIComponent(partId)}`);
         if (request.query.embed === '1') html = embedded(html);
         return reply
           .type('text/html; charset=utf-8')
