@@ -6,17 +6,13 @@
 // it goes up by one per change event. A client filtered by inbox sees gaps (the changes to
 // other inboxes), never a decrease. `hello` and `resync` are not changes: they carry the seq of
 // the latest change so a client knows where it stands, and do not advance it.
-import type { MessageSummary } from '../store/types.js';
+import type { InboxCount, MessageSummary } from '../store/types.js';
+
+export type { InboxCount };
 
 export interface MessageRef {
   id: string;
   inbox: string;
-}
-
-export interface InboxCount {
-  name: string;
-  total: number;
-  unread: number;
 }
 
 export interface Counts {

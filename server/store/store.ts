@@ -2,7 +2,7 @@
 // HTTP and the event stream read from it and subscribe to its events. It knows nothing of
 // sockets, HTTP or the UI, so a persistent or shared backend can implement the same
 // interface later without touching either edge.
-import type { Envelope, IncomingMessage, MessageSummary } from './types.js';
+import type { Envelope, IncomingMessage, InboxCount, MessageSummary } from './types.js';
 import type { HeaderSummary } from '../mail/summary.js';
 import type { BodyScan } from '../mail/scan.js';
 
@@ -104,11 +104,8 @@ export interface ListPage {
   nextBeforeSeq: number | null;
 }
 
-export interface InboxCounts {
-  name: string;
-  total: number;
-  unread: number;
-}
+/** The domain type (server/store/types.ts), under the name the store's methods have always used. */
+export type InboxCounts = InboxCount;
 
 /** What a store whose writes can fail (Redis) says about itself; the memory store has none. */
 export interface StoreHealth {

@@ -54,6 +54,13 @@ export interface MessageSummary {
   problems: string[];
 }
 
+/** One inbox's counts: in /api/inboxes, every counts frame of the event stream, and the UI's inbox menu. */
+export interface InboxCount {
+  name: string;
+  total: number;
+  unread: number;
+}
+
 /** What SMTP (or the upload endpoint) hands the store. */
 export interface IncomingMessage {
   raw: Buffer;

@@ -1,11 +1,11 @@
 // The one place the UI calls the HTTP API. Types come from the server's own schemas and domain
 // types (`import type`, erased at build), so a change to the API breaks the UI's typecheck, not
 // the user's inbox.
-import type { MessageSummary } from '../../../server/store/types.ts';
+import type { InboxCount, MessageSummary } from '../../../server/store/types.ts';
 import type { MessageWire } from '../../../server/http/schemas.ts';
 import type { ChecksResponse } from '../../../server/checks/schema.ts';
 
-export type { MessageSummary };
+export type { InboxCount, MessageSummary };
 export type Message = MessageWire;
 export type Part = Message['parts'][number];
 export type Checks = ChecksResponse;
@@ -15,12 +15,6 @@ export interface ListPage {
   unread: number;
   messages: MessageSummary[];
   next: string | null;
-}
-
-export interface InboxCount {
-  name: string;
-  total: number;
-  unread: number;
 }
 
 /** An API answer that was not 2xx, with the server's own explanation. */
