@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { startChildServer } from './helpers/child-server.js';
+import { Redis } from 'ioredis';
+import { LOG_KEY } from '../server/store/redis/log.js';
 import { RawSmtp, queuedId, sendRaw, type Reply } from './helpers/smtp-client.js';
 
 function message(n: number | string, subject = `replica test ${n}`): Buffer {
@@ -117,11 +119,42 @@ describe('several replicas on one Redis', () => {
     await waitFor('B holds the newest five', async () => JSON.stringify(await ids(b)) === JSON.stringify(newest));
   });
 
+  test('deleting everything on one replica while another takes mail leaves every replica, and a new one, with the same messages; the log is trimmed to the clear', async () => {
+    const db = nextDb++;
+    const a = await replica(db);
+    const b = await replica(db);
+    let sent = 0;
+    let done = false;
+    const sender = async (n: number): Promise<void> => {
+      for (let i = 0; !done; i++) if ((await sendRaw(a.smtpPort, message(`clear-${n}-${i}`))).code === 250) sent++;
+    };
+    const senders = [0, 1, 2].map(sender);
+    await waitFor('30 sent', () => sent >= 30);
+    assert.equal((await json(`${b.httpUrl}/api/messages`, { method: 'DELETE' })).status, 200);
+    const mark = sent;
+    await waitFor('30 more sent', () => sent >= mark + 30);
+    done = true;
+    await Promise.all(senders);
+    const onA = await waitFor('A and B to agree', async () => {
+      const [x, y] = [await ids(a), await ids(b)];
+      return JSON.stringify(x) === JSON.stringify(y) && x;
+    });
+    assert.ok(onA.length > 0 && onA.length < sent, `${onA.length} of ${sent} kept`);
+    const late = await replica(db);
+    assert.deepEqual(await ids(late), onA);
+    const redisClient = new Redis(redis.url(db));
+    try {
+      const length = await redisClient.xlen(LOG_KEY);
+      assert.ok(length <= onA.length + 1, `the log holds ${length} entries for ${onA.length} messages`);
+    } finally {
+      redisClient.disconnect();
+    }
+  });
+
   test('a replica started later catches up before it serves: its first answer lists every message', async () => {
     const db = nextDb++;
     const a = await replica(db);
-    const sent: string[] = [];
-    for (let i = 0; i < 30; i++) sent.push(queuedId(await sendRaw(a.smtpPort, message(`catch-up-${i}`))));
+    const sent = await Promise.all(Array.from({ length: 30 }, async (_, i) => queuedId(await sendRaw(a.smtpPort, message(`catch-up-${i}`)))));
     await json(`${a.httpUrl}/api/messages/${sent[0]}`, { method: 'DELETE' });
     const late = await replica(db);
     assert.deepEqual(await ids(late), sent.slice(1).sort());
@@ -155,8 +188,7 @@ describe('several replicas on one Redis', () => {
     const db = nextDb++;
     const a = await replica(db);
     const b = await replica(db);
-    const sent: string[] = [];
-    for (let i = 0; i < 10; i++) sent.push(queuedId(await sendRaw((i % 2 ? a : b).smtpPort, message(`restart-${i}`))));
+    const sent = await Promise.all(Array.from({ length: 10 }, async (_, i) => queuedId(await sendRaw((i % 2 ? a : b).smtpPort, message(`restart-${i}`)))));
     await json(`${a.httpUrl}/api/messages/${sent[3]}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"read":true}' });
     await json(`${b.httpUrl}/api/messages/${sent[4]}`, { method: 'DELETE' });
     await waitFor('A has the deletion', async () => (await json(`${a.httpUrl}/api/messages/${sent[4]}`)).status === 404);

@@ -140,6 +140,15 @@ export class RedisLog {
     return id;
   }
 
+  /**
+   * Drops the entries before `id`. Only for a clear of everything: whatever came before it no longer
+   * matters, and a replica that had not read that far reads the clear itself next (XREAD answers the
+   * entries after its last id that are still there), so it ends as the others do.
+   */
+  async trimBefore(id: string): Promise<void> {
+    await this.#writer.xtrim(LOG_KEY, 'MINID', id);
+  }
+
   /** Connects and follows the stream from its start; resolves once connected (the catch-up goes on). */
   start(events: LogEvents): void {
     this.#writer.connect().catch(() => {});

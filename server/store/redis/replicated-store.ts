@@ -47,6 +47,12 @@ export class ReplicatedStore implements MessageStore {
   /** SMTP's appends waiting for the tail to apply them, by their first id. */
   readonly #applying = new Map<string, () => void>();
   #ready: Promise<void>;
+  /**
+   * Clears this replica applied before Redis had them, oldest first, each with the messages the
+   * tail added here since: their entries come before the clear in the log, so when the tail reads
+   * the clear back they go, as they went (before the clear) on every other replica.
+   */
+  readonly #clearsInFlight: Array<{ inbox: string | null; addedSince: string[] }> = [];
 
   constructor(url: string, limits: StoreLimits, logger: Logger) {
     this.#view = new MemoryStore(limits);
@@ -94,11 +100,12 @@ export class ReplicatedStore implements MessageStore {
     if (reason !== null) throw new StoreUnavailableError(reason);
   }
 
-  /** A write this replica already applied: the others apply it when they read it. */
-  #appendApplied(entry: LogEntry): void {
-    this.#log.append(entry, { replica: this.#replica, applied: true }).catch((err: unknown) => {
+  /** A write this replica already applied: the others apply it when they read it. Resolves with its stream id, or null. */
+  #appendApplied(entry: LogEntry): Promise<string | null> {
+    return this.#log.append(entry, { replica: this.#replica, applied: true }).catch((err: unknown) => {
       // Between the check and the write Redis went away: this replica has it, the others will not.
       this.#logger.error({ err: (err as Error).message, op: entry.op }, 'a change applied here could not be written to Redis');
+      return null;
     });
   }
 
@@ -109,7 +116,13 @@ export class ReplicatedStore implements MessageStore {
   }
 
   #apply(entry: LogEntry, origin: Origin): void {
-    if (origin.applied && origin.replica === this.#replica) return;
+    if (origin.applied && origin.replica === this.#replica) {
+      if (entry.op === 'clear') {
+        const clear = this.#clearsInFlight.shift();
+        if (clear && clear.addedSince.length > 0) this.#view.delete(clear.addedSince);
+      }
+      return;
+    }
     switch (entry.op) {
       case 'add': {
         const [firstId, ...otherIds] = entry.ids;
@@ -118,6 +131,11 @@ export class ReplicatedStore implements MessageStore {
         const receivedAt = new Date(entry.receivedAt);
         const first = this.#view.add({ id: firstId, raw: entry.raw, inbox: entry.inboxes[0]!, envelope: entry.envelope, receivedAt });
         otherIds.forEach((id, i) => this.#view.add({ id, raw: first.raw, inbox: entry.inboxes[i + 1]!, envelope: entry.envelope, receivedAt }));
+        for (const clear of this.#clearsInFlight) {
+          entry.ids.forEach((id, i) => {
+            if (clear.inbox === null || clear.inbox === entry.inboxes[i]) clear.addedSince.push(id);
+          });
+        }
         const done = this.#applying.get(firstId);
         if (done) {
           this.#applying.delete(firstId);
@@ -199,8 +217,20 @@ export class ReplicatedStore implements MessageStore {
   clear(inbox?: string): number {
     this.#assertWritable();
     const count = inbox === undefined ? this.#view.clear() : this.#view.clear(inbox);
+    const inFlight = { inbox: inbox ?? null, addedSince: [] as string[] };
+    this.#clearsInFlight.push(inFlight);
     // Written even when nothing was here: another replica may hold what this one has not read yet.
-    this.#appendApplied({ op: 'clear', inbox: inbox ?? null });
+    void this.#appendApplied({ op: 'clear', inbox: inbox ?? null }).then((id) => {
+      // Not written: it will not come back to be finished.
+      if (id === null) {
+        const i = this.#clearsInFlight.indexOf(inFlight);
+        if (i >= 0) this.#clearsInFlight.splice(i, 1);
+      }
+      // The log's only trim: a clear of everything makes what came before it moot.
+      if (id !== null && inbox === undefined) {
+        this.#log.trimBefore(id).catch((err: unknown) => this.#logger.warn({ err: (err as Error).message }, 'could not trim the Redis log'));
+      }
+    });
     return count;
   }
 
