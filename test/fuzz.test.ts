@@ -101,7 +101,7 @@ describe('API query parameters under fuzzing', () => {
     await fc.assert(
       fc.asyncProperty(queryText, param, param, async (q, limit, other) => {
         const qs = (o: Record<string, string>): string => new URLSearchParams(o).toString();
-        for (const paging of [{ cursor: other }, { offset: other }]) {
+        for (const paging of [{ cursor: other }, { offset: other }] as Array<Record<string, string>>) {
           const list = await server.app.inject({ url: `/api/messages?${qs({ q, limit, ...paging })}` });
           assert.ok(list.statusCode === 200 || list.statusCode === 400, `list ${list.statusCode} ${list.body.slice(0, 200)}`);
           if (list.statusCode === 400) assert.ok(list.json<{ message: string }>().message.length > 0);
