@@ -93,7 +93,9 @@ export function applyCompatEnv(source: Env): CompatEnv {
     }
     if (alias.target === '') continue;
     if (source[alias.target] !== undefined) {
-      warnings.push(`${name} is ignored: ${alias.target} is set and wins`);
+      // The same value (the image sets MAILPEN_HTTP_ADDR=0.0.0.0:8025, a compose file MH_API_BIND_ADDR
+      // to the same) is no conflict worth a warning.
+      if (source[alias.target] !== value) warnings.push(`${name} is ignored: ${alias.target} is set and wins`);
       continue;
     }
     const earlier = setBy.get(alias.target);

@@ -197,6 +197,9 @@ describe("Mailpit's and MailHog's environment variables", () => {
     assert.equal(env.MAILPEN_SMTP_ADDR, '0.0.0.0:1025');
     assert.equal(env.MAILPEN_HTTP_ADDR, '0.0.0.0:8025');
     assert.deepEqual(warnings, ['MH_STORAGE is ignored: Mailpen keeps mail in memory only (MH_STORAGE=memory is accepted)']);
+    // The image sets MAILPEN_HTTP_ADDR=0.0.0.0:8025: an alias with the same value is no conflict to warn about.
+    assert.deepEqual(applyCompatEnv({ MAILPEN_HTTP_ADDR: '0.0.0.0:8025', MH_API_BIND_ADDR: '0.0.0.0:8025' }).warnings, []);
+    assert.deepEqual(applyCompatEnv({ MAILPEN_HTTP_ADDR: '0.0.0.0:8025', MH_API_BIND_ADDR: '0.0.0.0:9000' }).warnings, ['MH_API_BIND_ADDR is ignored: MAILPEN_HTTP_ADDR is set and wins']);
     const split = applyCompatEnv({ MH_API_BIND_ADDR: '0.0.0.0:8025', MH_UI_BIND_ADDR: '0.0.0.0:8026' });
     assert.equal(split.env.MAILPEN_HTTP_ADDR, '0.0.0.0:8025');
     assert.match(split.warnings[0]!, /MH_UI_BIND_ADDR is ignored: MH_API_BIND_ADDR already set MAILPEN_HTTP_ADDR/);
