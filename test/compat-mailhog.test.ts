@@ -13,6 +13,7 @@ import nodemailer from 'nodemailer';
 import WebSocket from 'ws';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { parseAddresses, readHeaderBlock } from '../server/mail/headers.js';
+import { MAX_PAGE_RAW_BYTES } from '../server/http/compat/mailhog/routes.js';
 
 const require = createRequire(import.meta.url);
 type MailhogClient = ReturnType<typeof import('mailhog')>;
@@ -388,6 +389,22 @@ describe("MailHog's JSON and WebSocket", () => {
     assert.deepStrictEqual([m.Raw.From, m.Raw.To], ['test@example.org', ['no-charset@example.org']]);
     assert.match(m.Raw.Data, /^Content-Transfer-Encoding: 7bit/);
     assert.strictEqual((await fetch(`${server.httpUrl}/api/v1/messages/nope`)).status, 404);
+  });
+
+  it('a page stops before the message that would pass MAX_PAGE_RAW_BYTES, and says how many came', async () => {
+    await mailhog.deleteAll();
+    const big = (n: number) => Buffer.concat([Buffer.from(`Subject: big ${n}\r\n\r\n`), Buffer.alloc(MAX_PAGE_RAW_BYTES / 2 + 1024, 'a')]);
+    for (const n of [1, 2]) {
+      const res = await fetch(`${server.httpUrl}/api/messages`, { method: 'POST', headers: { 'content-type': 'message/rfc822' }, body: big(n) });
+      assert.strictEqual(res.status, 201);
+    }
+    const first = (await (await fetch(`${server.httpUrl}/api/v2/messages`)).json()) as { total: number; count: number; start: number; items: Array<{ Content: { Headers: Record<string, string[]> } }> };
+    assert.deepStrictEqual([first.total, first.count], [2, 1]);
+    assert.deepStrictEqual(first.items[0]!.Content.Headers.Subject, ['big 2']);
+    const next = (await (await fetch(`${server.httpUrl}/api/v2/messages?start=1`)).json()) as { count: number; items: Array<{ Content: { Headers: Record<string, string[]> } }> };
+    assert.deepStrictEqual([next.count, next.items[0]!.Content.Headers.Subject], [1, ['big 1']]);
+    await mailhog.deleteAll();
+    await sendAllMail();
   });
 
   it('a search kind MailHog does not know is a 400 with the reason', async () => {

@@ -425,6 +425,12 @@ describe('cypress-mailpit 2.0.0 requests, as its commands build them', () => {
     assert.deepEqual(await send.json(), { Error: 'invalid From address: not an address' });
     const header = await request('POST', url('/v1/send'), { From: { Email: 'a@example.com' }, Headers: { Subject: 'x' } });
     assert.deepEqual(await header.json(), { Error: 'cannot overwrite header: "Subject"' });
+    const injected = await request('POST', url('/v1/send'), { From: { Email: 'a@example.com' }, Headers: { 'X-A': 'a\r\nBcc: x@example.com' } });
+    assert.deepEqual(await injected.json(), { Error: 'invalid header: "X-A"' });
+    const tagged = await request('POST', url('/v1/send'), { From: { Email: 'a@example.com' }, Tags: ['one\r\nBcc: x@example.com'] });
+    const { ID } = (await tagged.json()) as { ID: string };
+    assert.match(server.store.get(ID)!.raw.toString(), /^X-Tags: one Bcc x@example.com\r$/m, 'a tag cannot start a header line');
+    assert.doesNotMatch(server.store.get(ID)!.raw.toString(), /^Bcc:/m);
   });
 });
 

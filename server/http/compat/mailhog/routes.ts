@@ -61,10 +61,24 @@ export function mailhogMatch(kind: string, query: string): (m: StoredMessage) =>
   throw new HttpError(400, `kind must be from, to or containing, not ${JSON.stringify(kind.slice(0, 40))}`);
 }
 
+/**
+ * Raw bytes one page may carry. MailHog's JSON holds each message about three times (Raw.Data, the
+ * body, the parts' bodies): 50 messages of 50 MB would be a string V8 cannot make, and the request
+ * would fail. A page stops before the message that would pass this (it always has its first);
+ * `count` says how many came, and the next page starts there.
+ */
+export const MAX_PAGE_RAW_BYTES = 32 * 1024 * 1024;
+
 function answer(store: MessageStore, match: ((m: StoredMessage) => boolean) | undefined, query: { start?: string | undefined; limit?: string | undefined }) {
   const { start, limit } = page(query);
   const found = store.list({ match, limit: Math.max(limit, 1), offset: start });
-  const items = limit === 0 ? [] : found.messages.map(mailhogMessage);
+  const items = [];
+  let bytes = 0;
+  for (const m of limit === 0 ? [] : found.messages) {
+    bytes += m.raw.length;
+    if (items.length > 0 && bytes > MAX_PAGE_RAW_BYTES) break;
+    items.push(mailhogMessage(m));
+  }
   return { total: found.total, count: items.length, start, items };
 }
 

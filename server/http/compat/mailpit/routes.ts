@@ -568,8 +568,10 @@ async function buildSend(body: S.SendBody, deps: AppDeps): Promise<{ raw: Buffer
   check(bcc, 'Bcc');
   check(replyTo.map((a) => a.Email), 'Reply-To');
   const headers: Array<{ key: string; value: string }> = [];
-  if (body.Tags && body.Tags.length > 0) {
-    headers.push({ key: 'X-Tags', value: body.Tags.join(', ') });
+  // Cleaned as they will be read back (and so no line break reaches the header).
+  const tags = normalizeTags(body.Tags ?? []);
+  if (tags.length > 0) {
+    headers.push({ key: 'X-Tags', value: tags.join(', ') });
     restricted.add('x-tags');
   }
   for (const [key, value] of Object.entries(body.Headers ?? {})) {
