@@ -14,6 +14,7 @@ import { api } from './scenarios/api.js';
 import { latency } from './scenarios/latency.js';
 import { ui } from './scenarios/ui.js';
 import { soak } from './scenarios/soak.js';
+import { redis } from './scenarios/redis.js';
 import { releaseLoaded } from './loaded.js';
 import type { Row, RunConfig, ScenarioResult } from './report.js';
 
@@ -24,6 +25,7 @@ const SCENARIOS: Record<string, (run: RunConfig) => Promise<ScenarioResult>> = {
   api,
   latency,
   ui,
+  redis,
   soak,
 };
 /** What runs when no scenario is named; soak is opt-in. */

@@ -118,7 +118,8 @@ export class RedisLog {
       retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 10), MAX_BACKOFF_MS),
       lazyConnect: true,
     };
-    this.#writer = new Redis(url, { ...options, commandTimeout: COMMAND_TIMEOUT_MS });
+    // Auto-pipelining: the appends of many SMTP sessions in one tick go out in one write.
+    this.#writer = new Redis(url, { ...options, commandTimeout: COMMAND_TIMEOUT_MS, enableAutoPipelining: true });
     this.#reader = new Redis(url, options);
     // ioredis emits 'error' on every failed reconnect; without a listener Node would crash on it.
     this.#writer.on('error', () => {});
