@@ -19,7 +19,7 @@ const MAX_LINKS = 100;
 const SEARCH_HELP =
   "Mailpen's search language: words and \"phrases\" (subject, names, addresses, body text, attachment names), " +
   'from:, to: (To, Cc and every RCPT TO, so Bcc too), cc:, subject:, inbox:, header:Name:value, has:attachment, ' +
-  'is:read, is:unread, after:2024-05-31, before:…, larger:10KB, smaller:2MB, -term to negate, OR, ( ). ' +
+  'is:read, is:unread, tag:signup (X-Tags, plus-addresses), is:tagged, after:2024-05-31, before:…, larger:10KB, smaller:2MB, -term to negate, OR, ( ). ' +
   'Terms side by side must all match; matching is case-insensitive substring.';
 
 const text = (t: string): CallToolResult => ({ content: [{ type: 'text', text: t }] });
