@@ -127,6 +127,18 @@ describe('/api/events on a default server (MAILPEN_EVENTS_FORMAT=mailpen)', () =
     client.close();
   });
 
+  it("Mailpit's and MailHog's WebSockets pass the same upgrade gate: another site's Origin is refused 403", async () => {
+    for (const url of [ws('?format=mailpit'), `${server.httpUrl.replace('http', 'ws')}/api/v2/websocket`]) {
+      const status = await new Promise<number>((resolve) => {
+        const foreign = new WebSocket(url, { headers: { origin: 'https://evil.example' } });
+        foreign.on('unexpected-response', (_req, response) => resolve(response.statusCode ?? 0));
+        foreign.on('open', () => resolve(101));
+        foreign.on('error', () => {});
+      });
+      assert.equal(status, 403, url);
+    }
+  });
+
   it('a format that is neither is refused with 400 and the reason', async () => {
     const res = await new Promise<number>((resolve) => {
       const bad = new WebSocket(ws('?format=mailhog'));
