@@ -3,33 +3,13 @@
 // are derived from them (Static<>), never written a second time.
 import { Type, type Static } from '@sinclair/typebox';
 import { ErrorBody } from './errors.js';
+import { AddressSchema, MessageSummarySchema, type MessageSummary } from '../store/types.js';
 
 export const ErrorRef = Type.Ref(ErrorBody.$id!);
 
-export const AddressSchema = Type.Object({ name: Type.String(), address: Type.String() });
-
-export const MessageSummarySchema = Type.Object(
-  {
-    id: Type.String(),
-    inbox: Type.String(),
-    receivedAt: Type.String({ format: 'date-time' }),
-    from: Type.Union([AddressSchema, Type.Null()]),
-    to: Type.Array(AddressSchema),
-    cc: Type.Array(AddressSchema),
-    subject: Type.String(),
-    date: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'the Date header' }),
-    messageId: Type.Union([Type.String(), Type.Null()]),
-    snippet: Type.String(),
-    size: Type.Integer({ description: 'raw size in bytes' }),
-    attachments: Type.Integer({ description: 'count of attachment parts' }),
-    read: Type.Boolean(),
-    tags: Type.Array(Type.String(), { description: 'labels from X-Tags, plus-addresses (bob+signup@) or PUT /api/messages/:id/tags, sorted' }),
-    envelope: Type.Object({ from: Type.String(), to: Type.Array(Type.String()) }, { description: 'MAIL FROM and every RCPT TO (Bcc included)' }),
-    problems: Type.Array(Type.String(), { description: 'what could not be parsed' }),
-  },
-  { $id: 'MessageSummary' },
-);
-export type MessageSummaryWire = Static<typeof MessageSummarySchema>;
+// The summary and the address are domain types, defined once in server/store/types.ts.
+export { AddressSchema, MessageSummarySchema };
+export type MessageSummaryWire = MessageSummary;
 const SummaryRef = Type.Ref('MessageSummary');
 
 export const PartSchema = Type.Object({

@@ -1,11 +1,11 @@
-// The shape of a captured message, as the store holds it and as lists and events carry it.
-// These are the domain types; the HTTP schemas (server/http/schemas.ts) describe the same
-// shapes on the wire and the wire types are derived from those.
+// The shape of a captured message, as the store holds it and as lists and events carry it: the
+// domain types, each defined once. The summary and the address are TypeBox schemas with their
+// types derived from them (Static), so the store, the events, the HTTP schemas
+// (server/http/schemas.ts, which reuse these) and the UI (`import type`) all read one definition.
+import { Type, type Static } from '@sinclair/typebox';
 
-export interface Address {
-  name: string;
-  address: string;
-}
+export const AddressSchema = Type.Object({ name: Type.String(), address: Type.String() });
+export type Address = Static<typeof AddressSchema>;
 
 /** What the SMTP transaction said, as opposed to what the headers claim. */
 export interface Envelope {
@@ -28,31 +28,28 @@ export interface Envelope {
  * The list-level view of a message: what the inbox list, search results and live events carry.
  * Never a body: pushing bodies to every open tab made a burst of mail expensive (MailDev).
  */
-export interface MessageSummary {
-  id: string;
-  inbox: string;
-  /** ISO 8601, when the last byte of DATA arrived. */
-  receivedAt: string;
-  from: Address | null;
-  to: Address[];
-  cc: Address[];
-  subject: string;
-  /** The Date header as ISO 8601, null when missing or unparseable. */
-  date: string | null;
-  messageId: string | null;
-  /** The first characters of the text body, whitespace folded. */
-  snippet: string;
-  /** Raw size in bytes. */
-  size: number;
-  /** Count of parts that are attachments (inline cid: images not counted). */
-  attachments: number;
-  read: boolean;
-  /** Labels from X-Tags, plus-addresses or the API (server/store/tags.ts), sorted. */
-  tags: string[];
-  envelope: { from: string; to: string[] };
-  /** What could not be parsed, said on the message; empty when all went well. */
-  problems: string[];
-}
+export const MessageSummarySchema = Type.Object(
+  {
+    id: Type.String(),
+    inbox: Type.String(),
+    receivedAt: Type.String({ format: 'date-time', description: 'when the last byte of DATA arrived' }),
+    from: Type.Union([AddressSchema, Type.Null()]),
+    to: Type.Array(AddressSchema),
+    cc: Type.Array(AddressSchema),
+    subject: Type.String(),
+    date: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'the Date header; null when missing or unreadable' }),
+    messageId: Type.Union([Type.String(), Type.Null()]),
+    snippet: Type.String({ description: 'the first characters of the text body, whitespace folded' }),
+    size: Type.Integer({ description: 'raw size in bytes' }),
+    attachments: Type.Integer({ description: 'count of attachment parts (the images the HTML shows by cid: are not)' }),
+    read: Type.Boolean(),
+    tags: Type.Array(Type.String(), { description: 'labels from X-Tags, plus-addresses (bob+signup@) or PUT /api/messages/:id/tags, sorted' }),
+    envelope: Type.Object({ from: Type.String(), to: Type.Array(Type.String()) }, { description: 'MAIL FROM and every RCPT TO (Bcc included)' }),
+    problems: Type.Array(Type.String(), { description: 'what could not be parsed; empty when all went well' }),
+  },
+  { $id: 'MessageSummary' },
+);
+export type MessageSummary = Static<typeof MessageSummarySchema>;
 
 /** One inbox's counts: in /api/inboxes, every counts frame of the event stream, and the UI's inbox menu. */
 export interface InboxCount {
