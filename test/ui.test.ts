@@ -328,9 +328,11 @@ describe('inbox UI in Chromium', () => {
       assert.equal(tab.url(), `${origin}/control-link`, 'the link opened in a new tab');
       await tab.close();
       assert.equal(await page.locator('[data-testid=html-frame]').count(), 1, 'the message stayed in its frame');
-      // The control link was clicked after the others; anything they started has ended once the
-      // page has had no request in flight for half a second.
-      await page.waitForLoadState('networkidle');
+      // Anything the mail's own document loads has loaded (or failed) once its frame fired `load`;
+      // the control link was clicked after the other links, and its request has arrived above.
+      const mailFrame = page.frames().find((f) => f.parentFrame() === page.mainFrame() && f.url().includes('/html'));
+      assert.ok(mailFrame, 'the mail frame is there');
+      await mailFrame.waitForLoadState('load');
 
       // The new tab's own favicon request is the browser's, not the message's.
       const payloadHits = sink.hits.filter((h) => !h.startsWith('/control') && h !== '/favicon.ico');
