@@ -10,6 +10,7 @@ import { MailpitClient, type MailpitSendRequest } from 'mailpit-api';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { assertShape, type Template } from './helpers/shape.js';
+import { mailpitArgs, parseMailpitDate } from '../server/http/compat/mailpit/search.js';
 
 const USERNAME = 'tester';
 const PASSWORD = 'secret-pass';
@@ -499,6 +500,17 @@ describe("Mailpit's search syntax on /api/v1/search", () => {
     const zone = await fetch(`${server.httpUrl}/api/v1/search?query=after:2020-01-01&tz=Mars/Olympus`, { headers: { authorization: basic() } });
     assert.equal(zone.status, 400);
     assert.match(await zone.text(), /not a time zone/);
+  });
+
+  it('reads a date without an offset in the tz given, across a DST change, and refuses what is not a date', () => {
+    assert.equal(parseMailpitDate('after', '2024-01-15', 'America/Chicago'), Date.parse('2024-01-15T06:00:00Z'));
+    assert.equal(parseMailpitDate('after', '2024-07-15 08:30', 'America/Chicago'), Date.parse('2024-07-15T13:30:00Z'), 'CDT, not CST');
+    // 02:30 does not exist in Berlin that night: either side of the change will do (as in Go's time.Date).
+    assert.ok([Date.parse('2024-03-31T00:30:00Z'), Date.parse('2024-03-31T01:30:00Z')].includes(parseMailpitDate('after', '2024-03-31T02:30:00', 'Europe/Berlin')));
+    assert.equal(parseMailpitDate('before', '2024-05-31T14:30:00+02:00', 'America/Chicago'), Date.parse('2024-05-31T12:30:00Z'), 'an offset wins over tz');
+    assert.equal(parseMailpitDate('before', '1717165800', undefined), 1717165800_000);
+    assert.throws(() => parseMailpitDate('after', 'yesterday', 'UTC'), /is not a date/);
+    assert.deepEqual(mailpitArgs('subject:"two words" -from:x  !is:read'), ['subject:two words', '-from:x', '!is:read']);
   });
 
   it("Mailpen's own search language knows tag: and is:tagged", async () => {
