@@ -457,6 +457,7 @@ describe("Mailpit's search syntax on /api/v1/search", () => {
     await send('welcome', { to: 'bob+signup@example.test', subject: 'Welcome aboard', text: 'Your code is 123456', headers: { 'X-Tags': 'onboarding, Urgent' } });
     await send('invoice', { to: 'carol@example.test', cc: 'dave@example.test', subject: 'Invoice 42', text: 'Please pay', attachments: [{ filename: 'inv.pdf', content: 'x' }] });
     await send('hidden', { to: 'erin@example.test', bcc: 'frank@example.test', subject: 'Quiet "note"', text: 'shh', messageId: '<abc-123@example.test>' });
+    await send('inline', { to: 'gina@example.test', subject: 'Logo', html: '<img src="cid:logo">', attachments: [{ filename: 'logo.png', content: PNG, cid: 'logo' }] });
     transport.close();
     await server.store.settled();
   });
@@ -465,15 +466,17 @@ describe("Mailpit's search syntax on /api/v1/search", () => {
     assert.deepEqual(await count('subject:welcome'), ['welcome']);
     assert.deepEqual(await count('"Invoice 42"'), ['invoice']);
     assert.deepEqual(await count('subject:"Invoice 42"'), ['invoice']);
-    assert.deepEqual(await count('-subject:invoice'), ['hidden', 'welcome']);
-    assert.deepEqual(await count('!subject:invoice'), ['hidden', 'welcome']);
+    assert.deepEqual(await count('-subject:invoice'), ['hidden', 'inline', 'welcome']);
+    assert.deepEqual(await count('!subject:invoice'), ['hidden', 'inline', 'welcome']);
     assert.deepEqual(await count('to:carol'), ['invoice']);
     assert.deepEqual(await count('to:dave'), [], 'to: is the To header only');
     assert.deepEqual(await count('cc:dave'), ['invoice']);
     assert.deepEqual(await count('bcc:frank'), ['hidden'], 'a Bcc recipient is found in the envelope');
-    assert.deepEqual(await count('from:alice'), ['hidden', 'invoice', 'welcome']);
+    assert.deepEqual(await count('from:alice'), ['hidden', 'inline', 'invoice', 'welcome']);
     assert.deepEqual(await count('message-id:abc-123'), ['hidden']);
     assert.deepEqual(await count('has:attachment'), ['invoice']);
+    assert.deepEqual(await count('has:inline'), ['inline']);
+    assert.deepEqual(await count('-has:inline'), ['hidden', 'invoice', 'welcome'], 'an attachment without a Content-ID is not inline');
     assert.deepEqual(await count('123456'), ['welcome']);
     assert.deepEqual(await count('unknown:field'), [], 'an unknown prefix is text, as in Mailpit');
   });
@@ -483,18 +486,18 @@ describe("Mailpit's search syntax on /api/v1/search", () => {
     assert.deepEqual(await count('tag:signup'), ['welcome']);
     assert.deepEqual(await count('tag:urgent'), ['welcome']);
     assert.deepEqual(await count('is:tagged'), ['welcome']);
-    assert.deepEqual(await count('-is:tagged'), ['hidden', 'invoice']);
+    assert.deepEqual(await count('-is:tagged'), ['hidden', 'inline', 'invoice']);
   });
 
   it('reads is:read / is:unread, sizes, and dates in the tz given', async () => {
     server.store.setRead(ids.invoice!, true);
     assert.deepEqual(await count('is:read'), ['invoice']);
-    assert.deepEqual(await count('is:unread'), ['hidden', 'welcome']);
-    assert.deepEqual(await count('larger:1'), ['hidden', 'invoice', 'welcome']);
+    assert.deepEqual(await count('is:unread'), ['hidden', 'inline', 'welcome']);
+    assert.deepEqual(await count('larger:1'), ['hidden', 'inline', 'invoice', 'welcome']);
     assert.deepEqual(await count('smaller:1'), []);
     assert.deepEqual(await count('larger:abc'), [], 'not a size: searched as text');
     const today = new Date().toISOString().slice(0, 10);
-    assert.deepEqual(await count(`after:2000-01-01`, 'UTC'), ['hidden', 'invoice', 'welcome']);
+    assert.deepEqual(await count(`after:2000-01-01`, 'UTC'), ['hidden', 'inline', 'invoice', 'welcome']);
     assert.deepEqual(await count(`before:2000-01-01`, 'America/Chicago'), []);
     assert.deepEqual(await count(`before:${today}T00:00:00Z`), []);
     const zone = await fetch(`${server.httpUrl}/api/v1/search?query=after:2020-01-01&tz=Mars/Olympus`, { headers: { authorization: basic() } });

@@ -43,6 +43,13 @@ function bccText(m: StoredMessage): string {
   return [addressText(m, 'bcc'), ...hidden].join('\0');
 }
 
+const CONTENT_ID = /(?:^|\n)content-id[ \t]*:/i;
+
+/** Whether a MIME part of the message declares a Content-ID (read as latin1: every byte is a character). */
+function hasContentId(m: StoredMessage): boolean {
+  return CONTENT_ID.test(m.raw.toString('latin1'));
+}
+
 /** The offset (ms) of a time zone from UTC at an instant, from Intl (Node has full ICU). */
 function zoneOffset(at: number, timeZone: string): number {
   const parts = new Intl.DateTimeFormat('en-US', {
@@ -188,6 +195,11 @@ function mailpitTerm(arg: string, exclude: boolean, tz: string | undefined, stor
     case 'has:attachment':
     case 'has:attachments':
       return viaQuery({ kind: 'attachment' });
+    case 'has:inline':
+    case 'has:inlines':
+      // Mailpit counts parts with a Content-ID (enmime's inlines); a part header line naming one is
+      // found in one pass over the bytes, without a full parse of every message.
+      return negate(hasContentId);
   }
   return arg.trim() === '' ? null : viaQuery({ kind: 'text', value: arg });
 }
