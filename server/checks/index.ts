@@ -8,6 +8,7 @@ import type { HostPort } from '../config.js';
 import type { HtmlCheck } from './html.js';
 import type { LintResult } from './lint.js';
 import { spamCheck, type SpamResult } from './spamd.js';
+import { RawCache } from '../mail/raw-cache.js';
 
 /** The HTML check gives up by itself after this long (its part says so; the lint still answers). */
 export const HTML_CHECK_TIMEOUT_MS = 5000;
@@ -55,17 +56,15 @@ export interface MessageChecksOptions {
 
 /**
  * The checks of one running server. Results are cached by the message's raw Buffer (the store's,
- * which lives as long as the message), without holding it: the LRU keeps results, each with a weak
- * reference back to its key, as server/mail/parse.ts does for parses.
+ * which lives as long as the message), without holding it (server/mail/raw-cache.ts, as the
+ * parser's cache).
  */
 export class MessageChecks {
   readonly #options: MessageChecksOptions;
   readonly #runner: CheckRunner;
-  readonly #local = new WeakMap<Buffer, CheckResponse>();
-  readonly #spam = new WeakMap<Buffer, SpamResult>();
-  readonly #lru = new Map<CheckResponse, WeakRef<Buffer>>();
-  readonly #inFlight = new Map<Buffer, Promise<CheckResponse>>();
-  readonly #spamInFlight = new Map<Buffer, Promise<SpamResult>>();
+  readonly #local = new RawCache<CheckResponse>({ maxEntries: CACHE_MAX_ENTRIES });
+  /** An error (spamd down, slow) is not remembered: the next look asks again. */
+  readonly #spam = new RawCache<SpamResult>({ maxEntries: CACHE_MAX_ENTRIES, keep: (r) => r.status === 'checked' });
 
   constructor(options: MessageChecksOptions) {
     this.#options = options;
@@ -90,54 +89,13 @@ export class MessageChecks {
   }
 
   #localChecks(raw: Buffer, html: string | null): Promise<CheckResponse> {
-    const hit = this.#local.get(raw);
-    if (hit && this.#lru.has(hit)) {
-      this.#lru.delete(hit);
-      this.#lru.set(hit, new WeakRef(raw));
-      return Promise.resolve(hit);
-    }
-    let pending = this.#inFlight.get(raw);
-    if (!pending) {
-      pending = this.#runner.run({ raw: copyOut(raw), html, htmlTimeoutMs: this.#options.htmlTimeoutMs ?? HTML_CHECK_TIMEOUT_MS }).then((result) => {
-        this.#inFlight.delete(raw);
-        this.#remember(raw, result);
-        return result;
-      });
-      this.#inFlight.set(raw, pending);
-    }
-    return pending;
-  }
-
-  #remember(raw: Buffer, result: CheckResponse): void {
-    this.#local.set(raw, result);
-    this.#lru.set(result, new WeakRef(raw));
-    for (const [old, key] of this.#lru) {
-      if (this.#lru.size <= CACHE_MAX_ENTRIES) break;
-      this.#lru.delete(old);
-      const k = key.deref();
-      if (k && this.#local.get(k) === old) {
-        this.#local.delete(k);
-        this.#spam.delete(k);
-      }
-    }
+    return this.#local.get(raw, () => this.#runner.run({ raw: copyOut(raw), html, htmlTimeoutMs: this.#options.htmlTimeoutMs ?? HTML_CHECK_TIMEOUT_MS }));
   }
 
   #spamCheck(raw: Buffer): Promise<SpamResult> {
     const address = this.#options.spamd;
     if (!address) return Promise.resolve({ status: 'not-configured', reason: 'no spamd configured (MAILPEN_SPAMD_ADDR=host:port turns this check on)' });
-    const hit = this.#spam.get(raw);
-    if (hit) return Promise.resolve(hit);
-    let pending = this.#spamInFlight.get(raw);
-    if (!pending) {
-      pending = spamCheck(raw, { address, ...(this.#options.spamdTimeoutMs ? { timeoutMs: this.#options.spamdTimeoutMs } : {}) }).then((result) => {
-        this.#spamInFlight.delete(raw);
-        // An error (spamd down, slow) is not remembered: the next look asks again.
-        if (result.status === 'checked') this.#spam.set(raw, result);
-        return result;
-      });
-      this.#spamInFlight.set(raw, pending);
-    }
-    return pending;
+    return this.#spam.get(raw, () => spamCheck(raw, { address, ...(this.#options.spamdTimeoutMs ? { timeoutMs: this.#options.spamdTimeoutMs } : {}) }));
   }
 }
 

@@ -3,6 +3,7 @@
 // this module is what the rest of the server calls, with a cache in front.
 import diagnostics from 'node:diagnostics_channel';
 import { ParsePool } from './parse-pool.js';
+import { RawCache } from './raw-cache.js';
 import type { Parsed, ParsedMessage, MessagePart } from './parsed.js';
 
 /** The parse cache: a page of a UI list clicked through, and a test's few messages, stay parsed. */
@@ -31,17 +32,8 @@ export interface ParserOptions {
  */
 export class MessageParser {
   readonly #pool: ParsePool;
-  /**
-   * The parse cache. Looked up by the message's own Buffer, but never holding it: the store keeps
-   * small messages as views of 4 MB slabs, so a cached key would keep a deleted message's whole
-   * slab alive. The LRU (least recently used first: a Map iterates in insertion order, a hit is
-   * re-inserted) holds the parses, each with a weak reference back to its key.
-   */
-  readonly #byRaw = new WeakMap<Buffer, Parsed>();
-  readonly #lru = new Map<Parsed, WeakRef<Buffer>>();
-  #cachedBytes = 0;
-  /** Concurrent requests for one message share one parse. */
-  readonly #inFlight = new Map<Buffer, Promise<Parsed>>();
+  /** A page of a UI list clicked through, and a test's few messages, stay parsed (server/mail/raw-cache.ts). */
+  readonly #cache = new RawCache<Parsed>({ maxEntries: CACHE_MAX_ENTRIES, maxWeight: CACHE_MAX_BYTES, weigh: (p) => p.bytes });
 
   constructor(options: ParserOptions) {
     this.#pool = new ParsePool({ workers: options.workers, timeoutMs: options.timeoutMs });
@@ -66,37 +58,7 @@ export class MessageParser {
   }
 
   #parsed(raw: Buffer): Promise<Parsed> {
-    const hit = this.#byRaw.get(raw);
-    if (hit && this.#lru.has(hit)) {
-      this.#lru.delete(hit);
-      this.#lru.set(hit, new WeakRef(raw));
-      return Promise.resolve(hit);
-    }
-    let pending = this.#inFlight.get(raw);
-    if (!pending) {
-      pending = this.#parseTimed(raw).then((p) => {
-        this.#inFlight.delete(raw);
-        this.#remember(raw, p);
-        return p;
-      });
-      this.#inFlight.set(raw, pending);
-    }
-    return pending;
-  }
-
-  #remember(raw: Buffer, p: Parsed): void {
-    // A parse bigger than the whole budget would only evict everything else for one view.
-    if (p.bytes > CACHE_MAX_BYTES) return;
-    this.#byRaw.set(raw, p);
-    this.#lru.set(p, new WeakRef(raw));
-    this.#cachedBytes += p.bytes;
-    for (const [old, key] of this.#lru) {
-      if (this.#lru.size <= CACHE_MAX_ENTRIES && this.#cachedBytes <= CACHE_MAX_BYTES) break;
-      this.#lru.delete(old);
-      this.#cachedBytes -= old.bytes;
-      const k = key.deref();
-      if (k && this.#byRaw.get(k) === old) this.#byRaw.delete(k);
-    }
+    return this.#cache.get(raw, () => this.#parseTimed(raw));
   }
 
   #parseTimed(raw: Buffer): Promise<Parsed> {
