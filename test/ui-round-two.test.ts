@@ -301,14 +301,23 @@ describe('inbox UI, round two (issue 20)', () => {
     }
   });
 
-  test('7. the keys work after a click into the mail; Esc closes the reader; 1-6 switch tabs, which reset for the next message', async () => {
+  test('7. the keys work after a click into the mail (Ctrl+C still copies from it); Esc closes the reader; 1-6 switch tabs, which reset for the next message', async () => {
     await send('Plain second', { text: 'second' });
-    await send('Framed first', { html: '<h1 id="inside">Click me</h1><p>Some text</p>' });
+    await send('Framed first', { html: '<h1 id="inside">Click me</h1><p id="code" style="font-size:30px">Your code is 123456 today</p>' });
     const page = await open();
+    await chromium.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.httpUrl });
     try {
       await row(page, 'Framed first').click();
       const frame = page.frameLocator('[data-testid=html-frame]');
       await frame.locator('#inside').click();
+      // Picking a code in the mail and copying it works as in any page.
+      const code = (await frame.locator('#code').boundingBox())!;
+      await page.mouse.dblclick(code.x + 200, code.y + code.height / 2);
+      await page.keyboard.press('Control+c');
+      await page.waitForFunction(async () => (await navigator.clipboard.readText()) === '123456');
+      // The pointer leaves the mail: the keys are the page's again.
+      const list = (await page.getByTestId('message-list').boundingBox())!;
+      await page.mouse.move(list.x + 20, list.y + list.height - 20, { steps: 5 });
       await page.keyboard.press('j');
       assert.equal(await highlightedSubject(page), 'Plain second', 'j moved the highlight after a click in the frame');
       await page.keyboard.press('4');
@@ -323,6 +332,7 @@ describe('inbox UI, round two (issue 20)', () => {
       await page.keyboard.press('Escape');
       await page.getByTestId('reader-subject').waitFor({ state: 'detached' });
     } finally {
+      await chromium.context.clearPermissions();
       await page.close();
     }
   });
