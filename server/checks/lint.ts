@@ -10,7 +10,7 @@ import { TextDecoder } from 'node:util';
 import libmime from 'libmime';
 import { readTags } from './tags.js';
 import { readHeaderBlock, firstField, parseAddressList, parseDate, type HeaderField } from '../mail/headers.js';
-import { decodeQuotedPrintable } from '../mail/scan.js';
+import { charsetDecoder, decodeQuotedPrintable } from '../mail/scan.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -411,16 +411,7 @@ function mimeFindings(raw: Buffer, fields: HeaderField[], leaves: Leaf[], proble
     const charset = leaf.charset;
     if (charset === null) continue;
     const label = charset.toLowerCase();
-    let decoder: TextDecoder | null = null;
-    try {
-      decoder = new TextDecoder(label);
-    } catch {
-      try {
-        decoder = new TextDecoder(libmime.normalizeCharset(label).toLowerCase());
-      } catch {
-        decoder = null;
-      }
-    }
+    const decoder = charsetDecoder(label);
     if (decoder === null) {
       if (said.has('unknown-charset')) continue;
       said.add('unknown-charset');

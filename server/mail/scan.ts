@@ -218,8 +218,8 @@ function decodeText(whole: Buffer, fields: HeaderField[], params: Record<string,
 
 const decoders = new Map<string, TextDecoder | null>();
 
-/** Decodes bytes in a declared charset; an unknown or bogus one falls back to UTF-8, said on the message. */
-export function decodeCharset(bytes: Buffer, charset: string, w?: { problems: Set<string> }): string {
+/** The decoder of a declared charset (its label, or libmime's name for it); null when no reader knows it. */
+export function charsetDecoder(charset: string): TextDecoder | null {
   const label = charset.toLowerCase();
   let decoder = decoders.get(label);
   if (decoder === undefined) {
@@ -234,6 +234,12 @@ export function decodeCharset(bytes: Buffer, charset: string, w?: { problems: Se
     }
     if (decoders.size < 256) decoders.set(label, decoder);
   }
+  return decoder;
+}
+
+/** Decodes bytes in a declared charset; an unknown or bogus one falls back to UTF-8, said on the message. */
+export function decodeCharset(bytes: Buffer, charset: string, w?: { problems: Set<string> }): string {
+  const decoder = charsetDecoder(charset);
   if (decoder === null) {
     w?.problems.add(`unknown charset "${charset}", read as UTF-8`);
     return bytes.toString('utf8');
