@@ -108,15 +108,21 @@ describe('several replicas on one Redis', () => {
     assert.ok(JSON.stringify(inboxes).includes('"one"') && JSON.stringify(inboxes).includes('"two"'), JSON.stringify(inboxes));
   });
 
-  test('the limit on messages is global: every replica evicts the same oldest ones', async () => {
+  test('the limit on messages is global: every replica evicts the same oldest ones, each eviction one event', async () => {
     const db = nextDb++;
     const a = await replica(db, { maxMessages: 5 });
     const b = await replica(db, { maxMessages: 5 });
+    const evictedOn = { a: [] as string[][], b: [] as string[][] };
+    a.store.subscribe((e) => e.type === 'evicted' && evictedOn.a.push(e.messages.map((m) => m.id)));
+    b.store.subscribe((e) => e.type === 'evicted' && evictedOn.b.push(e.messages.map((m) => m.id)));
     const sent: string[] = [];
     for (let i = 0; i < 12; i++) sent.push(queuedId(await sendRaw((i % 2 ? a : b).smtpPort, message(`evict-${i}`))));
     const newest = sent.slice(-5).sort();
     await waitFor('A holds the newest five', async () => JSON.stringify(await ids(a)) === JSON.stringify(newest));
     await waitFor('B holds the newest five', async () => JSON.stringify(await ids(b)) === JSON.stringify(newest));
+    const oldest = sent.slice(0, 7).map((id) => [id]);
+    assert.deepEqual(evictedOn.a, oldest);
+    assert.deepEqual(evictedOn.b, oldest);
   });
 
   test('deleting everything on one replica while another takes mail leaves every replica, and a new one, with the same messages; the log is trimmed to the clear', async () => {
