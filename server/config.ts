@@ -67,6 +67,10 @@ export interface Config {
   httpIdleTimeout: number;
   /** Inboxes that may exist at once: each is in every counts frame and every inbox list. */
   maxInboxes: number;
+  /** Worker threads that parse whole messages for the message view (mailparser). */
+  parseWorkers: number;
+  /** Milliseconds a full parse may take; past it the message is shown raw and its worker ended. */
+  parseTimeout: number;
   /** Where a new message is POSTed (server/integrations/webhooks.ts); empty: Mailpen connects nowhere. */
   webhookUrls: readonly string[];
   /** Key of the HMAC-SHA256 signature header on each webhook POST; null: unsigned. */
@@ -74,10 +78,6 @@ export interface Config {
   /** Milliseconds a webhook receiver has to answer before the attempt counts as failed. */
   webhookTimeout: number;
   /** Milliseconds before the first retry of a failed webhook delivery; doubled for each further one. */
-  /** Worker threads that parse whole messages for the message view (mailparser). */
-  parseWorkers: number;
-  /** Milliseconds a full parse may take; past it the message is shown raw and its worker ended. */
-  parseTimeout: number;
   webhookRetry: number;
   /** Deliveries waiting per webhook URL; past it the oldest are dropped (and counted). */
   webhookQueue: number;

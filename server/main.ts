@@ -13,8 +13,8 @@ import { buildApp, type App, type Runtime } from './http/app.js';
 import { VERSION } from './package-root.js';
 import { Webhooks } from './integrations/webhooks.js';
 import { Metrics } from './integrations/metrics.js';
-import { Router } from './routing/router.js';
 import { FaultRules, loadRulesFile } from './rules/index.js';
+import { Router } from './routing/router.js';
 import { MessageParser } from './mail/parse.js';
 
 /** A port in use or an address not on this machine is a setting to change: say which. */
@@ -59,19 +59,19 @@ export async function start(config: Readonly<Config>, log: Logger = createLogger
   const webhooks = config.webhookUrls.length > 0 ? new Webhooks(store, config, log.child({ edge: 'webhooks' }), VERSION) : null;
   const metrics = config.metrics ? new Metrics(store, webhooks && (() => webhooks.stats)) : null;
   const parser = new MessageParser({ workers: config.parseWorkers, timeoutMs: config.parseTimeout });
+  // Which inboxes SMTP mail goes to: shared by SMTP and the API that can change it (/api/routing).
+  const router = new Router(store, { modes: config.routing, domain: config.routingDomain, rules: config.routingRules });
   // Fault rules before any listener: a bad rules file stops the start (ConfigError, exit code 2).
   const rules = new FaultRules({ idleTimeout: config.smtpIdleTimeout });
   if (config.rulesFile !== null) loadRulesFile(config.rulesFile, rules);
   if (metrics) rules.subscribe((fired) => metrics.ruleFired(fired.stage));
-  // Which inboxes SMTP mail goes to: shared by SMTP and the API that can change it (/api/routing).
-  const router = new Router(store, { modes: config.routing, domain: config.routingDomain, rules: config.routingRules });
   const tls = await loadTls(config);
   const runtime: Runtime = {
     startedAt: new Date(),
     version: VERSION,
     ports: { smtp: config.smtp.port, smtps: config.smtps?.port ?? null, http: config.http.port },
   };
-  const app = await buildApp({ config, store, parser, log, runtime, metrics, webhooks, rules, router });
+  const app = await buildApp({ config, store, parser, log, runtime, metrics, webhooks, router, rules });
   await app.listen({ host: config.http.host, port: config.http.port }).catch((err: unknown) => {
     throw listenError(err, 'MAILPEN_HTTP_ADDR', config.http);
   });

@@ -29,10 +29,10 @@ import type { Metrics } from '../integrations/metrics.js';
 import type { Webhooks } from '../integrations/webhooks.js';
 import { providerRoutes } from './providers/index.js';
 import { mailpitRoutes } from './compat/mailpit/routes.js';
-import { routingRoutes } from './routes/routing.js';
-import { Router } from '../routing/router.js';
 import { EventsByFormat, MailpitEvents } from './compat/mailpit/events.js';
 import { mailhogRoutes, MailhogWebSocket, MAILHOG_WEBSOCKET_PATH } from './compat/mailhog/routes.js';
+import { routingRoutes } from './routes/routing.js';
+import { Router } from '../routing/router.js';
 import { Waiters } from './waiters.js';
 import { closeUnusedConnectionsOnClose } from './unused-connections.js';
 import { MessageSummarySchema } from './schemas.js';
@@ -41,19 +41,19 @@ import { ErrorBody, errorHandler, notFoundHandler } from './errors.js';
 export interface AppDeps {
   config: Readonly<Config>;
   store: MessageStore;
+  /** The full parse of a message (worker threads and a cache), made and closed by server/main.ts. */
+  parser: MessageParser;
   log: Logger;
   /** Facts about the running process that only main knows (bound ports, start time). */
   runtime: Runtime;
   /** Prometheus metrics (/metrics); null or absent when MAILPEN_METRICS=off. */
   metrics?: Metrics | null;
-  /** The full parse of a message (worker threads and a cache), made and closed by server/main.ts. */
-  parser: MessageParser;
   /** Webhook delivery counters for /api/info; null or absent when no URL is configured. */
   webhooks?: Webhooks | null;
-  /** The routing SMTP uses, which /api/routing reads and replaces; absent: one from the config. */
-  router?: Router;
   /** The fault rule set SMTP asks (server/rules/); /api/rules is there only with one. */
   rules?: FaultRules | null;
+  /** The routing SMTP uses, which /api/routing reads and replaces; absent: one from the config. */
+  router?: Router;
 }
 
 export interface Runtime {

@@ -44,6 +44,10 @@ export interface SmtpObserver {
   refused?(reason: 'message_too_big' | 'auth_failed' | 'too_many_inboxes'): void;
 }
 
+/**
+ * `router` decides each message's inboxes; server/main.ts shares one with the API (GET/PUT
+ * /api/routing), and without one the configured routing is used as it was at start.
+ */
 export async function startSmtp(
   config: SmtpConfig,
   store: MessageStore,
@@ -52,7 +56,6 @@ export async function startSmtp(
   observer: SmtpObserver = {},
   /** Fault rules (server/rules/): failures on purpose, asked at every stage; none when null. */
   rules: FaultRules | null = null,
-  /** Decides each message's inboxes; main.ts shares one with GET/PUT /api/routing. Default: the configured routing. */
   router: Router = new Router(store, { modes: config.routing, domain: config.routingDomain, rules: config.routingRules }),
 ): Promise<SmtpListeners> {
   // With the router, a rule's inbox is the inbox the routing stores the mail in.
