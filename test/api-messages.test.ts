@@ -1,5 +1,6 @@
 // The message endpoints through inject() on the real app, and through real HTTP after a real
 // SMTP send with nodemailer.
+import type { MessagePart } from '../server/mail/parsed.js';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { InjectOptions } from 'fastify';
@@ -21,14 +22,7 @@ interface ListBody {
   messages: Summary[];
   next: string | null;
 }
-interface Part {
-  partId: string;
-  filename: string | null;
-  contentType: string;
-  size: number;
-  contentId: string | null;
-  disposition: 'inline' | 'attachment';
-}
+type Part = MessagePart;
 interface MessageBody extends Omit<Summary, 'envelope'> {
   envelope: { from: string; to: string[]; helo: string; remoteAddress: string; authUser: string | null; tls: boolean };
   headers: Array<{ name: string; value: string }>;

@@ -9,6 +9,8 @@ import { HttpError } from '../errors.js';
 import { rewriteCidReferences, extractLinks, linksInNewTab } from '../../mail/html.js';
 import { contentDisposition } from '../content-disposition.js';
 import { findCodes } from '../../mail/codes.js';
+import type { StoredMessage } from '../../store/store.js';
+import type { ParsedMessage } from '../../mail/parse.js';
 
 /**
  * What the HTML view may do: show images and styles, never run script, submit, or frame anything.
@@ -41,6 +43,12 @@ function safeContentType(type: string): string {
 }
 
 export async function messageContentRoutes(app: App, { store, parser }: AppDeps): Promise<void> {
+  /** The stored message and its full parse; 404 for an unknown id. */
+  const parsedMessage = async (id: string): Promise<{ message: StoredMessage; parsed: ParsedMessage }> => {
+    const message = findMessage(store, id);
+    return { message, parsed: await parser.parse(message.raw) };
+  };
+
   const binary = { 200: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }), 404: ErrorRef };
 
   app.get(
@@ -105,8 +113,7 @@ export async function messageContentRoutes(app: App, { store, parser }: AppDeps)
       },
     },
     async (request, reply) => {
-      const message = findMessage(store, request.params.id);
-      const parsed = await parser.parse(message.raw);
+      const { message, parsed } = await parsedMessage(request.params.id);
       if (parsed.html === null) throw new HttpError(404, `message ${message.id} has no HTML body`);
       const html = rewriteCidReferences(parsed.html, parsed.parts, (partId) => `/api/messages/${encodeURIComponent(message.id)}/parts/${encodeURIComponent(partId)}`);
       return reply
@@ -129,8 +136,7 @@ export async function messageContentRoutes(app: App, { store, parser }: AppDeps)
       },
     },
     async (request) => {
-      const message = findMessage(store, request.params.id);
-      const parsed = await parser.parse(message.raw);
+      const { message, parsed } = await parsedMessage(request.params.id);
       return { links: extractLinks(parsed.html, parsed.text) };
     },
   );
@@ -146,8 +152,7 @@ export async function messageContentRoutes(app: App, { store, parser }: AppDeps)
       },
     },
     async (request) => {
-      const message = findMessage(store, request.params.id);
-      const parsed = await parser.parse(message.raw);
+      const { message, parsed } = await parsedMessage(request.params.id);
       return { codes: findCodes(parsed.text, parsed.html) };
     },
   );
