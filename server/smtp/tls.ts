@@ -16,7 +16,9 @@ export async function loadTls(config: Pick<Config, 'tlsCert' | 'tlsKey' | 'hostn
       readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
         throw new ConfigError(`${setting} "${path}" cannot be read: ${err.code ?? err.message}`);
       });
-    const [cert, key] = await Promise.all([read(config.tlsCert, 'MAILPEN_TLS_CERT'), read(config.tlsKey, 'MAILPEN_TLS_KEY')]);
+    // One after the other, so that when both are missing the answer is always about the certificate.
+    const cert = await read(config.tlsCert, 'MAILPEN_TLS_CERT');
+    const key = await read(config.tlsKey, 'MAILPEN_TLS_KEY');
     // Checked here, before anything listens, rather than by the first client's handshake.
     try {
       createSecureContext({ cert, key });
