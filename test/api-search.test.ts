@@ -46,7 +46,7 @@ before(async () => {
     { rcptTo: ['alice@example.test'], inbox: 'team', receivedAt: new Date('2024-02-15T09:00:00Z') },
   ).id;
   ids.order = api.add(
-    textMail({ From: 'Shop <noreply@shop.test>', To: 'alice@example.test', Subject: 'Your order shipped', 'X-Order-Id': '12345' }, 'Tracking number ZX-99, on its way.'),
+    textMail({ From: 'Shop <noreply@shop.test>', To: 'alice@example.test', Subject: 'Your order shipped', 'X-Order-Id': '12345', 'Message-ID': '<order-12345@shop.test>' }, 'Tracking number ZX-99, on its way.'),
     { rcptTo: ['alice@example.test'], receivedAt: new Date('2024-03-20T18:30:00Z') },
   ).id;
   api.store.setRead(ids.order, true);
@@ -150,6 +150,13 @@ describe('field terms', () => {
     assert.deepEqual(await search('header:X-Order-Id:12345'), ['order']);
     assert.deepEqual(await search('header:x-order-id'), ['order']);
     assert.deepEqual(await search('header:X-Order-Id:999'), []);
+  });
+  test('header:Message-ID matches the id with or without its brackets, from the search fields', async () => {
+    assert.deepEqual(await search('header:Message-ID:order-12345'), ['order']);
+    assert.deepEqual(await search('header:message-id:<order-12345@shop.test>'), ['order']);
+    assert.deepEqual(await search('header:Message-ID:ORDER-12345@SHOP'), ['order']);
+    assert.deepEqual(await search('header:Message-ID:order-99'), []);
+    assert.deepEqual(await search('-header:Message-ID:order-12345 header:X-Order-Id'), []);
   });
   test('has:attachment, is:read and is:unread', async () => {
     assert.deepEqual(await search('has:attachment'), ['report']);

@@ -48,7 +48,7 @@ class Arriving implements StoredMessage {
 
   get fields(): SearchFields {
     if (this.#fields === null) {
-      this.#fields = { from: '', to: '', cc: '', subject: '' };
+      this.#fields = { from: '', to: '', cc: '', subject: '', messageId: '' };
       fillSearchFields(this.#fields, this.headers, this.envelope);
     }
     return this.#fields;

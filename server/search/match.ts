@@ -125,8 +125,17 @@ function compile(query: Query, store: SearchSource, headers: ReturnType<typeof h
     case 'header': {
       const { name } = query;
       const re = query.value === null ? null : textTest(query.value);
+      const inBlock = (m: StoredMessage): boolean => headers(m).some((f) => f.key === name && (re === null || re(f.value)));
+      // The Message-ID is kept among the search fields (as `<id>`); a message without one that
+      // reads is looked at in its header block, where an unreadable one may still be.
+      if (name === 'message-id') {
+        return (m) => {
+          const id = store.searchFields(m).messageId;
+          return id === '' ? inBlock(m) : re === null || re(id);
+        };
+      }
       // Only the common headers are summarized at ingest; any other is read from the raw block.
-      return (m) => headers(m).some((f) => f.key === name && (re === null || re(f.value)));
+      return inBlock;
     }
     case 'attachment':
       return (m) => store.body(m).attachments > 0;

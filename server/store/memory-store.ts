@@ -111,6 +111,7 @@ export function fillSearchFields(into: SearchFields, h: HeaderSummary, envelope:
   into.to = detach(to.join('\0'));
   into.cc = detach(cc.join('\0'));
   into.subject = detach(h.subject);
+  into.messageId = h.messageId ? detach(`<${h.messageId}>`) : '';
 }
 
 /**
@@ -132,6 +133,7 @@ class Entry implements StoredMessage, SearchFields {
   to = '';
   cc = '';
   subject = '';
+  messageId = '';
   /** Whether from, to, cc and subject have been read from the headers. */
   searchable = false;
   /** Postings this message put in the body index (to count them stale when it goes); -1 until indexed. */

@@ -41,6 +41,11 @@ export interface SearchFields {
   /** Cc's names and addresses. */
   cc: string;
   subject: string;
+  /**
+   * The Message-ID as `<id>` ('' when there is none, or none that reads): tests look mail up by it
+   * all the time, and reading every header block for it took 0.4 to 0.65 s at 100,000 messages.
+   */
+  messageId: string;
 }
 
 /** Which messages' bodies may hold a search term. */
