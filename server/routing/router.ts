@@ -172,20 +172,3 @@ export function domainInbox(address: string, suffix: string): string {
   const label = domain.slice(0, domain.length - suffix.length - 1);
   return inboxNameProblem(label) === null ? label : '';
 }
-
-/**
- * Why a message cannot go into these inboxes now: a name that cannot be one, or the new ones
- * past `maxInboxes` (0: no limit). Null when it can. The same rule as inboxRefusal, for several.
- */
-export function inboxesRefusal(inboxes: string[], store: Pick<MessageStore, 'inboxCount' | 'hasInbox'>, maxInboxes: number): string | null {
-  for (const name of inboxes) {
-    const problem = inboxNameProblem(name);
-    if (problem !== null) return problem;
-  }
-  if (maxInboxes === 0) return null;
-  const added = inboxes.filter((name) => !store.hasInbox(name)).length;
-  if (added > 0 && store.inboxCount() + added > maxInboxes) {
-    return `Mailpen holds ${store.inboxCount()} inboxes and this message would add ${added} past MAILPEN_MAX_INBOXES (${maxInboxes}); delete some or raise the limit`;
-  }
-  return null;
-}

@@ -10,8 +10,8 @@ import type { MessageStore } from '../store/store.js';
 import type { TlsMaterial } from './tls.js';
 import { SmtpFaults } from '../rules/smtp.js';
 import type { FaultRules } from '../rules/rules.js';
-import { DEFAULT_INBOX, inboxNameProblem } from '../store/inbox-name.js';
-import { Router, inboxesRefusal } from '../routing/router.js';
+import { DEFAULT_INBOX, inboxNameProblem, inboxesRefusal } from '../store/inbox-name.js';
+import { Router } from '../routing/router.js';
 
 /** The inbox a message lands in when its sender did not authenticate. */
 export { DEFAULT_INBOX };

@@ -26,14 +26,23 @@ export function inboxNameProblem(name: string): string | null {
 export const INBOX_NAME_PATTERN = '^[\\p{L}\\p{N}._@+=~:-]{1,128}$';
 
 /**
- * Why mail cannot go into inbox `name` now: a name that cannot be one, or a new inbox past
- * `maxInboxes` (0: no limit). Null when it can. Every edge that names an inbox asks this first.
+ * Why a message cannot go into these inboxes now: a name that cannot be one, or the new ones
+ * past `maxInboxes` (0: no limit). Null when it can. Every edge that names inboxes asks this first.
  */
-export function inboxRefusal(name: string, store: Pick<MessageStore, 'inboxCount' | 'hasInbox'>, maxInboxes: number): string | null {
-  const problem = inboxNameProblem(name);
-  if (problem !== null) return problem;
-  if (maxInboxes > 0 && store.inboxCount() >= maxInboxes && !store.hasInbox(name)) {
-    return `Mailpen holds ${maxInboxes} inboxes already (MAILPEN_MAX_INBOXES); delete one or raise the limit`;
+export function inboxesRefusal(inboxes: readonly string[], store: Pick<MessageStore, 'inboxCount' | 'hasInbox'>, maxInboxes: number): string | null {
+  for (const name of inboxes) {
+    const problem = inboxNameProblem(name);
+    if (problem !== null) return problem;
+  }
+  if (maxInboxes === 0) return null;
+  const added = inboxes.filter((name) => !store.hasInbox(name)).length;
+  if (added > 0 && store.inboxCount() + added > maxInboxes) {
+    return `Mailpen holds ${store.inboxCount()} inboxes and this message would add ${added} past MAILPEN_MAX_INBOXES (${maxInboxes}); delete some or raise the limit`;
   }
   return null;
+}
+
+/** The same for one inbox (an upload's, a provider key's). */
+export function inboxRefusal(name: string, store: Pick<MessageStore, 'inboxCount' | 'hasInbox'>, maxInboxes: number): string | null {
+  return inboxesRefusal([name], store, maxInboxes);
 }
