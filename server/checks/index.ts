@@ -100,20 +100,6 @@ export class MessageChecks {
 }
 
 /**
- * The checks of the server built with `config`: its checks route and the Mailpit compatibility
- * routes share one cache and one worker. Closed (and forgotten) by the checks route on close.
- */
-const byConfig = new WeakMap<object, MessageChecks>();
-export function checksFor(config: { readonly spamdAddr: HostPort | null }): MessageChecks {
-  let checks = byConfig.get(config);
-  if (!checks) byConfig.set(config, (checks = new MessageChecks({ spamd: config.spamdAddr })));
-  return checks;
-}
-export function forgetChecks(config: { readonly spamdAddr: HostPort | null }): void {
-  byConfig.delete(config);
-}
-
-/**
  * postMessage clones a view's whole ArrayBuffer, and the store keeps small messages as views of
  * 4 MB slabs: such a view is copied out first (as the parse pool does).
  */

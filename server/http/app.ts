@@ -15,6 +15,7 @@ import { openApiDocs } from './routes/docs.js';
 import { messageRoutes } from './routes/messages.js';
 import { messageContentRoutes } from './routes/message-content.js';
 import { checkRoutes } from './routes/checks.js';
+import { MessageChecks } from '../checks/index.js';
 import { inboxRoutes } from './routes/inboxes.js';
 import { tagRoutes } from './routes/tags.js';
 import { uploadRoutes } from './routes/upload.js';
@@ -98,12 +99,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(openApiDocs, deps);
   await app.register(healthRoutes, deps);
   // Mailpit's API on /api/v1 and /view (compat/mailpit/), MailHog's on /api/v2 and its /api/v1 deletes.
-  await app.register(mailpitRoutes, deps);
+  // The message checks (a worker and a cache) belong to this app: its checks route and Mailpit's
+  // html-check/sa-check share them, and they close with it.
+  const checks = new MessageChecks({ spamd: deps.config.spamdAddr });
+  app.addHook('onClose', async () => checks.close());
+  await app.register(mailpitRoutes, { ...deps, checks });
   await app.register(mailhogRoutes, deps);
   const api = { ...deps, prefix: '/api' };
   await app.register(messageRoutes, api);
   await app.register(messageContentRoutes, api);
-  await app.register(checkRoutes, api);
+  await app.register(checkRoutes, { ...api, checks });
   await app.register(uploadRoutes, api);
   await app.register(inboxRoutes, api);
   await app.register(tagRoutes, api);

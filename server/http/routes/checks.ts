@@ -6,7 +6,7 @@ import type { App, AppDeps } from '../app.js';
 import { ErrorRef, IdParams } from '../schemas.js';
 import { findMessage } from '../selection.js';
 import { HttpError } from '../errors.js';
-import { checksFor, forgetChecks, type CheckPartName } from '../../checks/index.js';
+import type { CheckPartName, MessageChecks } from '../../checks/index.js';
 import { ChecksQuery, ChecksResponse } from '../../checks/schema.js';
 
 const PART_NAMES: readonly CheckPartName[] = ['html', 'lint', 'spam'];
@@ -21,13 +21,7 @@ function selectedParts(value: string | undefined): Set<CheckPartName> {
   return parts;
 }
 
-export async function checkRoutes(app: App, { store, config, parser }: AppDeps): Promise<void> {
-  const checks = checksFor(config);
-  app.addHook('onClose', async () => {
-    forgetChecks(config);
-    await checks.close();
-  });
-
+export async function checkRoutes(app: App, { store, parser, checks }: AppDeps & { checks: MessageChecks }): Promise<void> {
   app.get(
     '/messages/:id/checks',
     {

@@ -22,7 +22,7 @@ import { DEFAULT_INBOX, inboxRefusal } from '../../../store/inbox-name.js';
 import { normalizeTags } from '../../../store/tags.js';
 import { rewriteCidReferences, linksInNewTab } from '../../../mail/html.js';
 import { htmlCsp } from '../../routes/message-content.js';
-import { checksFor } from '../../../checks/index.js';
+import type { MessageChecks } from '../../../checks/index.js';
 import { toMailpitHtmlCheck, toMailpitSpamAssassin } from '../../../checks/mailpit.js';
 import { basicCredentials } from '../../providers/capture.js';
 import { chaosTriggers, parseChaosTriggers, setChaosTriggers, RuleError, type FaultRules } from '../../../rules/index.js';
@@ -93,7 +93,7 @@ function plainErrors(error: FastifyError | HttpError, request: FastifyRequest, r
 
 const ok = (reply: FastifyReply): FastifyReply => reply.type('text/plain; charset=utf-8').send('ok');
 
-export async function mailpitRoutes(app: App, deps: AppDeps): Promise<void> {
+export async function mailpitRoutes(app: App, deps: AppDeps & { checks: MessageChecks }): Promise<void> {
   const { store, config, runtime } = deps;
   const counters = new RuntimeCounters(store);
   app.setErrorHandler(plainErrors);
@@ -421,7 +421,7 @@ export async function mailpitRoutes(app: App, deps: AppDeps): Promise<void> {
     },
   );
 
-  const checks = checksFor(config);
+  const { checks } = deps;
 
   app.get(
     '/api/v1/message/:id/html-check',
