@@ -41,8 +41,15 @@ export interface Refusal {
   headers?: Record<string, string>;
 }
 
-/** Routes that answer without credentials: the container health check has none. */
-const OPEN_ROUTES = new Set(['/healthz']);
+/**
+ * Routes that answer without Mailpen's credentials, by the route that matched: the health check
+ * (a container's has none), and the provider APIs, which are mail coming in like SMTP: their SDKs
+ * send the provider's own Authorization (a SendGrid or Resend key is a Bearer token too), so
+ * MAILPEN_PROVIDER_KEYS guards them.
+ */
+function isOpenRoute(route: string | undefined): boolean {
+  return route === '/healthz' || isProviderRoute(route);
+}
 
 /** The one resource other origins may embed: a part, as the sandboxed mail frame shows cid: images. */
 const PART_ROUTE = '/api/messages/:id/parts/:partId';
@@ -237,7 +244,6 @@ export const security = fp(async function security(app: App, { config }: AppDeps
     const headers = request.headers;
     const target = targetRefusal(request.url);
     if (target) return send(reply, target);
-    const path = request.url.split('?', 1)[0]!;
     const route = request.routeOptions.url;
     const host = header(headers, 'host');
     if (!hostAllowed(host, config)) return send(reply, hostRefusal(host));
@@ -262,9 +268,7 @@ export const security = fp(async function security(app: App, { config }: AppDeps
     const crossSite = crossSiteRefusal(request.method, route, headers, config.allowedOrigins);
     if (crossSite) return send(reply, crossSite);
 
-    // Provider APIs are mail coming in, like SMTP: SDKs send their provider's own Authorization (a SendGrid
-    // or Resend key is a Bearer token too), so MAILPEN_PROVIDER_KEYS guards them, not Mailpen's credentials.
-    if (!(route !== undefined && OPEN_ROUTES.has(route) && OPEN_ROUTES.has(path)) && !isProviderRoute(route) && authRequired(config) && !credentialsValid(header(headers, 'authorization'), config)) {
+    if (!isOpenRoute(route) && authRequired(config) && !credentialsValid(header(headers, 'authorization'), config)) {
       return send(reply, authRefusal(config));
     }
     return undefined;
