@@ -1,10 +1,9 @@
-import type { IncomingHttpHeaders } from 'node:http';
-
 // Which web pages may call the API or open the event stream. A browser lets any page open a WebSocket to any
 // host and only says who is asking in the Origin header; without this check any site a developer
 // visits could read their captured mail live (cross-site WebSocket hijacking, Mailpit's
 // CVE-2026-22689). Non-browser clients send no Origin and are let through: they are not
 // driven by a third-party page.
+import type { IncomingHttpHeaders } from 'node:http';
 
 /** Origins as `scheme://host[:port]`, lower case, default ports dropped, as browsers send them. */
 export function normalizeOrigin(value: string): string | null {

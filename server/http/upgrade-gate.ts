@@ -66,7 +66,7 @@ export function gateUpgrades(server: Server, config: SecurityConfig, log: Logger
 }
 
 /** Answers with the API's error shape and closes: at once once flushed, or after a bound if the client does not read. */
-export function refuse(socket: Duplex, refusal: Refusal): void {
+function refuse(socket: Duplex, refusal: Refusal): void {
   if (socket.destroyed) return;
   const body = JSON.stringify(errorBody(refusal.statusCode, refusal.message));
   const lines = [
