@@ -41,7 +41,7 @@ export function decodeHeaderBytes(buf: Buffer): string {
 }
 
 /** Where the header block of `buf[start, end)` ends: the first empty line. */
-function findHeaderEnd(buf: Buffer, start: number, end: number): { headerEnd: number; bodyStart: number } {
+export function findHeaderEnd(buf: Buffer, start: number, end: number): { headerEnd: number; bodyStart: number } {
   // An empty first line means no headers at all.
   if (buf[start] === 0x0a) return { headerEnd: start, bodyStart: start + 1 };
   if (buf[start] === 0x0d && buf[start + 1] === 0x0a) return { headerEnd: start, bodyStart: start + 2 };

@@ -15,6 +15,7 @@ import type { Address, Envelope, IncomingMessage, MessageSummary } from './types
 import { RawArena } from './raw-arena.js';
 import { Recent } from './recent.js';
 import { TextIndex } from './text-index.js';
+import { bodyShape, plainBodyText, SHAPE_ATTACHMENTS, SHAPE_UNKNOWN } from './plain-body.js';
 import { normalizeTags, tagsOfMessage } from './tags.js';
 import type {
   BodyCandidates,
@@ -138,6 +139,8 @@ class Entry implements StoredMessage, SearchFields {
   searchable = false;
   /** Postings this message put in the body index (to count them stale when it goes); -1 until indexed. */
   postings = -1;
+  /** What indexing learned of the body (server/store/plain-body.ts): plain text's offset, attachments. */
+  shape = SHAPE_UNKNOWN;
   readonly #parses: Recent<Entry, HeaderSummary>;
 
   constructor(id: string, seq: number, inbox: string, receivedAt: number, raw: Buffer, envelope: Envelope, parses: Recent<Entry, HeaderSummary>) {
@@ -302,6 +305,16 @@ export class MemoryStore implements MessageStore {
     return { exact, has: (m) => (m.seq >= end || (m as Entry).postings < 0 ? null : seqs.has(m.seq)) };
   }
 
+  plainText(message: StoredMessage): string | null {
+    const { shape, raw } = message as Entry;
+    return shape >= 0 ? plainBodyText(raw, shape) : null;
+  }
+
+  hasAttachments(message: StoredMessage): boolean | null {
+    const { shape } = message as Entry;
+    return shape === SHAPE_UNKNOWN ? null : shape === SHAPE_ATTACHMENTS;
+  }
+
   settled(): Promise<void> {
     if (this.#pendingHead >= this.#pending.length) return Promise.resolve();
     // Someone waits for the indexing now: its timer keeps the process alive until it is done.
@@ -337,9 +350,10 @@ export class MemoryStore implements MessageStore {
   /** Reads what search needs; parses are not cached here, so indexing does not push out what a list shows. */
   #indexOne(entry: Entry): void {
     let body = this.#bodies.get(entry);
+    let block: HeaderBlock | undefined;
     if (!entry.searchable && !body && entry.postings < 0) {
       // Both from the raw bytes: the header block is read once for the two.
-      const block = readHeaderBlock(entry.raw);
+      block = readHeaderBlock(entry.raw);
       fillSearchFields(entry, this.#parses.get(entry) ?? summarizeHeaders(entry.raw, block), entry.envelope);
       entry.searchable = true;
       body = scanBody(entry.raw, block);
@@ -350,6 +364,7 @@ export class MemoryStore implements MessageStore {
     const before = this.#index.written;
     this.#index.add(entry.seq, body.filenames.length > 0 ? `${body.text}\n${body.filenames.join('\n')}` : body.text);
     entry.postings = this.#index.written - before;
+    entry.shape = bodyShape(entry.raw, body, block);
   }
 
   #scheduleIndexing(delay = INDEX_QUIET_MS): void {

@@ -145,6 +145,14 @@ export interface MessageStore {
    * substring), from the body index; null when the index cannot narrow it (check every body).
    */
   bodyCandidates(term: string): BodyCandidates | null;
+  /**
+   * The message's searchable body text when it is its own bytes as they are (one text/plain part,
+   * no attachment: most test mail), so a phrase is checked there without decoding the body; null
+   * when it is not, or the message is not indexed yet. Absent: every body is decoded (store.body).
+   */
+  plainText?(message: StoredMessage): string | null;
+  /** Whether the body scan counts attachments in the message; null when it is not indexed yet. Absent: read the body. */
+  hasAttachments?(message: StoredMessage): boolean | null;
   /** Resolves once every stored message is indexed for search (indexing runs when SMTP is idle). */
   settled(): Promise<void>;
   list(options: ListOptions): ListPage;
