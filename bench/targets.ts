@@ -68,7 +68,9 @@ export class Target {
 
   static async start(kind: TargetKind, options: TargetOptions = {}, env: Record<string, string> = {}): Promise<Target> {
     const child = fork(join(HERE, 'target.mjs'), [kind, JSON.stringify(options)], {
-      execArgv: ['--expose-gc'],
+      // MAILPEN_BENCH_TARGET_ARGS: extra node flags for the server under test, e.g. to profile it
+      // (`--cpu-prof --cpu-prof-dir=.tmp/prof`); NODE_OPTIONS refuses --cpu-prof.
+      execArgv: ['--expose-gc', ...(process.env.MAILPEN_BENCH_TARGET_ARGS?.split(' ').filter(Boolean) ?? [])],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: { ...process.env, ...env },
     });

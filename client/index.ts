@@ -335,6 +335,8 @@ export class MailpenClient {
         const url = new URL(`${this.baseUrl}/api/events`);
         // Asked for by name: MAILPEN_EVENTS_FORMAT=mailpit gives Mailpit's frames to clients that do not ask.
         url.searchParams.set('format', 'mailpen');
+        // A turn's changes in one frame (a JSON array); a server from before batches ignores it.
+        url.searchParams.set('batch', '1');
         url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
         if (options.inbox !== undefined) url.searchParams.set('inbox', options.inbox);
         if (since !== undefined && epoch !== undefined) {
@@ -349,7 +351,9 @@ export class MailpenClient {
         const ws = Object.keys(this.#headers).length > 0 ? new WebSocketImpl(url.href, { headers: this.#headers }) : new WebSocketImpl(url.href);
         socket = ws;
         ws.onmessage = (m) => {
-          queue.push(JSON.parse(String(m.data)) as MailpenEvent);
+          const frame = JSON.parse(String(m.data)) as MailpenEvent | MailpenEvent[];
+          if (Array.isArray(frame)) queue.push(...frame);
+          else queue.push(frame);
           notify();
         };
         ws.onclose = () => {

@@ -15,7 +15,10 @@ import type { Envelope } from '../server/store/types.js';
 
 /** A WebSocket client that records every frame and lets a test await the one it expects. */
 class EventClient {
+  /** Every event received, a batch frame's in order. */
   readonly frames: MailpenEvent[] = [];
+  /** How many events each WebSocket frame carried (a batch frame, ?batch=1, is an array). */
+  readonly perFrame: number[] = [];
   readonly ws: WebSocket;
   readonly closed: Promise<number>;
   #waiters: Array<() => void> = [];
@@ -23,7 +26,10 @@ class EventClient {
   private constructor(ws: WebSocket) {
     this.ws = ws;
     ws.on('message', (data) => {
-      this.frames.push(JSON.parse(String(data)) as MailpenEvent);
+      const frame = JSON.parse(String(data)) as MailpenEvent | MailpenEvent[];
+      const events = Array.isArray(frame) ? frame : [frame];
+      this.frames.push(...events);
+      this.perFrame.push(events.length);
       for (const w of this.#waiters.splice(0)) w();
     });
     this.closed = new Promise((resolve) => ws.on('close', (code) => resolve(code)));
@@ -133,6 +139,36 @@ describe('event stream', () => {
     assert.equal(typeof counts.data.total, 'number');
     client.close();
     transport.close();
+  });
+
+  test('a batching client (?batch=1) gets a burst as one frame, in seq order, the same events a plain client gets one a frame', async () => {
+    const plain = await EventClient.connect(wsUrl);
+    const batched = await EventClient.connect(`${wsUrl}?batch=1`);
+    const filtered = await EventClient.connect(`${wsUrl}?batch=1&inbox=burst-a`);
+    const hello = await batched.next(isType('hello'));
+    await plain.next(isType('hello'));
+    await filtered.next(isType('hello'));
+    // One turn of the event loop: ten changes, then a client that connects before they are sent.
+    const added = Array.from({ length: 10 }, (_, i) =>
+      server.store.add({ raw: rawMessage(`Burst ${i}`), envelope: ENVELOPE, inbox: i % 2 === 0 ? 'burst-a' : 'burst-b' }),
+    );
+    const late = await EventClient.connect(`${wsUrl}?batch=1&since=${hello.seq}&epoch=${server.app.events.epoch}`);
+    await batched.next((e): e is MailpenEvent => e.type === 'added' && e.data.message.id === added[9]!.id);
+    await plain.next((e): e is MailpenEvent => e.type === 'added' && e.data.message.id === added[9]!.id);
+    await filtered.next((e): e is MailpenEvent => e.type === 'added' && e.data.message.id === added[8]!.id);
+    await late.next(isType('hello'));
+    const burst = (c: EventClient): MailpenEvent[] => c.frames.filter((e) => e.seq > hello.seq && e.type === 'added');
+    assert.deepEqual(burst(batched).map((e) => e.seq), added.map((_, i) => hello.seq + 1 + i), 'every change, in seq order');
+    assert.deepEqual(burst(plain), burst(batched), 'the same events either way');
+    assert.equal(batched.perFrame[1], 10, 'the burst is one frame');
+    assert.ok(plain.perFrame.every((n) => n === 1), 'a client that did not ask gets a frame an event');
+    assert.deepEqual(burst(filtered).map((e) => e.type === 'added' && e.data.message.inbox), ['burst-a', 'burst-a', 'burst-a', 'burst-a', 'burst-a']);
+    assert.equal(filtered.perFrame[1], 5, "an inbox's share of the burst is one frame too");
+    // Connected after the changes, before they were sent: each replayed once, never sent twice.
+    assert.deepEqual(burst(late).map((e) => e.seq), added.map((_, i) => hello.seq + 1 + i));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(burst(late).length, 10, 'no change twice');
+    for (const c of [plain, batched, filtered, late]) c.close();
   });
 
   test('reports evictions when the store makes room', async () => {

@@ -12,6 +12,7 @@ import { SmtpFaults } from '../rules/smtp.js';
 import type { FaultRules } from '../rules/rules.js';
 import { DEFAULT_INBOX, inboxNameProblem, inboxesRefusal } from '../store/inbox-name.js';
 import { Router } from '../routing/router.js';
+import { ReceiptLog } from './receipt-log.js';
 
 /** The inbox a message lands in when its sender did not authenticate. */
 export { DEFAULT_INBOX };
@@ -60,6 +61,7 @@ export async function startSmtp(
 ): Promise<SmtpListeners> {
   // With the router, a rule's inbox is the inbox the routing stores the mail in.
   const faults = rules ? new SmtpFaults(rules, log, config.maxMessageSize, router) : null;
+  const receipts = new ReceiptLog(log);
   const options = (secure: boolean): SMTPServerOptions => ({
     secure,
     key: tls.key,
@@ -185,7 +187,7 @@ export async function startSmtp(
         // message; while it cannot, 451 4.3.0 and the session goes on, so the client can retry.
         store.addDurably({ raw, envelope }, inboxes).then(
           (ids) => {
-            log.info({ id: ids[0], inbox: inboxes[0], ...(inboxes.length > 1 ? { ids, inboxes } : {}), from: envelope.mailFrom, to: envelope.rcptTo, size: length }, 'message received');
+            receipts.received({ id: ids[0]!, inbox: inboxes[0]!, ...(inboxes.length > 1 ? { ids, inboxes } : {}), from: envelope.mailFrom, to: envelope.rcptTo, size: length });
             callback(null, `Message queued as ${ids.join(' ')}`);
           },
           (err: unknown) => {
@@ -200,7 +202,7 @@ export async function startSmtp(
       const first = store.add({ raw, inbox: inboxes[0]!, envelope });
       const ids = [first.id];
       for (const inbox of inboxes.slice(1)) ids.push(store.add({ raw: first.raw, inbox, envelope }).id);
-      log.info({ id: first.id, inbox: first.inbox, ...(inboxes.length > 1 ? { ids, inboxes } : {}), from: envelope.mailFrom, to: envelope.rcptTo, size: length }, 'message received');
+      receipts.received({ id: first.id, inbox: first.inbox, ...(inboxes.length > 1 ? { ids, inboxes } : {}), from: envelope.mailFrom, to: envelope.rcptTo, size: length });
       // Sent only now that the message is in the store, so a client can fetch it on the 250.
       callback(null, `Message queued as ${ids.join(' ')}`);
     });
@@ -226,7 +228,7 @@ export async function startSmtp(
   return {
     smtp: smtpAddress,
     smtps: smtpsAddress,
-    close: () => Promise.all([smtp, smtps].map((s) => (s ? closeServer(s) : undefined))).then(() => undefined),
+    close: () => Promise.all([smtp, smtps].map((s) => (s ? closeServer(s) : undefined))).then(() => receipts.flush()),
   };
 }
 

@@ -30,8 +30,13 @@ export class Recent<K, V> {
     this.delete(key);
     this.#map.set(key, { value, weight });
     this.#weight += weight;
+    if (this.#map.size <= this.#maxEntries && this.#weight <= this.#maxWeight) return;
+    // Over the count, down to a sixteenth below it at once: finding the oldest entry walks past
+    // every one deleted since the Map last compacted itself, thousands when one is dropped per
+    // set (3% of ingest with a live client, bench ingest profiled).
+    const entries = this.#map.size > this.#maxEntries ? this.#maxEntries - (this.#maxEntries >> 4) : this.#maxEntries;
     for (const [oldest, slot] of this.#map) {
-      if (this.#map.size <= this.#maxEntries && this.#weight <= this.#maxWeight) break;
+      if (this.#map.size <= entries && this.#weight <= this.#maxWeight) break;
       this.#map.delete(oldest);
       this.#weight -= slot.weight;
     }

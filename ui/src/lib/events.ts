@@ -61,6 +61,9 @@ export class EventStream {
     const url = new URL('/api/events', location.href);
     // Asked for by name: MAILPEN_EVENTS_FORMAT=mailpit gives Mailpit's frames to clients that do not ask.
     url.searchParams.set('format', 'mailpen');
+    // The changes of one server turn in one frame (a JSON array): a burst of mail is a few
+    // frames a second instead of thousands, for the server and for this tab.
+    url.searchParams.set('batch', '1');
     url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
     if (this.#lastSeq !== null && this.#epoch !== null) {
       url.searchParams.set('since', String(this.#lastSeq));
@@ -76,13 +79,13 @@ export class EventStream {
     const ws = new WebSocket(this.#url());
     this.#ws = ws;
     ws.onmessage = (message) => {
-      let event: MailpenEvent;
+      let frame: MailpenEvent | MailpenEvent[];
       try {
-        event = JSON.parse(String(message.data)) as MailpenEvent;
+        frame = JSON.parse(String(message.data)) as MailpenEvent | MailpenEvent[];
       } catch {
         return;
       }
-      this.#receive(event, resuming);
+      for (const event of Array.isArray(frame) ? frame : [frame]) this.#receive(event, resuming);
     };
     ws.onclose = () => {
       if (this.#ws !== ws) return;
