@@ -6,6 +6,11 @@
 // it goes up by one per change event. A client filtered by inbox sees gaps (the changes to
 // other inboxes), never a decrease. `hello` and `resync` are not changes: they carry the seq of
 // the latest change so a client knows where it stands, and do not advance it.
+//
+// With replicas sharing a store on Redis, seq numbers the changes of the shared log instead, the
+// same on every replica (so a client resumes on any of them): it still only goes up, with gaps
+// between changes. There, `counts` and `rule-fired` are the replica's own (its counts, its SMTP
+// sessions) and carry the latest change's seq without advancing it.
 import type { InboxCount, MessageSummary } from '../store/types.js';
 
 export type { InboxCount };

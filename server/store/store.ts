@@ -131,6 +131,13 @@ export interface MessageStore {
   addDurably?(incoming: Omit<IncomingMessage, 'inbox' | 'id'>, inboxes: readonly string[]): Promise<string[]>;
   /** Absent: always ready (the memory store). */
   health?(): StoreHealth;
+  /**
+   * Only on a store several replicas share (server/store/redis/): the event stream's numbering, the
+   * same on every replica. `seq`, read by a listener while an event is delivered, is that event's;
+   * read otherwise, the latest one's. `epoch` names the shared log. Absent: the event stream
+   * numbers changes itself, per process (server/events/hub.ts).
+   */
+  readonly events?: { readonly seq: number; readonly epoch: string };
   /** Ends the store's connections (main.ts, last in the close order). */
   close?(): Promise<void>;
   get(id: string): StoredMessage | undefined;

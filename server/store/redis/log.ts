@@ -1,12 +1,49 @@
-// The log of record on Redis: one stream (XADD) of every change to the store, in the order Redis
-// accepted them. Each replica reads it from the start (catch-up) and then follows it (XREAD BLOCK on
-// a connection of its own, as a blocked connection can send nothing else) and applies each entry to
+// The log of record on Redis: one stream of every change to the store, in the order Redis accepted
+// them. Each replica reads it from its first entry (catch-up) and then follows it (XREAD BLOCK on a
+// connection of its own, as a blocked connection can send nothing else) and applies each entry to
 // its in-memory view. This module only writes and reads entries; what they mean is replicated-store.ts.
+//
+// Entry n of the log has the stream id `n-0`: a script takes n from a counter and adds the entry in
+// one round trip, so the numbers have no holes and every replica knows each entry's number. The
+// event stream's seq is built from it (the same on every replica), and a replica that finds a hole
+// knows it missed entries trimmed away before it read them.
+import { createHash, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Envelope } from '../types.js';
 
 /** The stream's key; one Redis database (the URL's /N) holds one Mailpen. */
 export const LOG_KEY = 'mailpen:log';
+/** The number of the last entry written. */
+const COUNTER_KEY = 'mailpen:log:last';
+/** Settings every replica follows (fault rules, routing): name -> JSON, the latest of each, kept when the log is trimmed. */
+const SETTINGS_KEY = 'mailpen:settings';
+/** Names this log: set by the first replica, read by the others; a new one means Redis lost the log. */
+const EPOCH_KEY = 'mailpen:epoch';
+/** Replicas alive and where they have read to: ids in a set, each position in a key that expires. */
+const REPLICAS_KEY = 'mailpen:replicas';
+const replicaKey = (replica: string): string => `mailpen:replica:${replica}`;
+/** A replica that has not said where it stands for this long is gone: trims no longer wait for it. */
+const REPLICA_TTL_MS = 30_000;
+
+/**
+ * Adds entry INCR(counter) as `n-0`; with a third key, also stores the setting ARGV[1] = ARGV[2].
+ * Returns n. Run by Redis as one command: no other write comes between the number and the entry.
+ */
+const APPEND_SCRIPT = `
+local n = redis.call('INCR', KEYS[2])
+local first = 1
+if #KEYS == 3 then
+  redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+  first = 3
+end
+redis.call('XADD', KEYS[1], n .. '-0', unpack(ARGV, first))
+return n`;
+const APPEND_SHA = createHash('sha1').update(APPEND_SCRIPT).digest('hex');
+
+/** The entry number of stream id `n-0`. */
+export function entryNumber(id: string): number {
+  return Number(id.slice(0, id.indexOf('-')));
+}
 
 /** Entries read per XREAD: large enough that a catch-up of 100,000 messages is 100 round trips. */
 const READ_BATCH = 1000;
@@ -30,12 +67,16 @@ export type LogEntry =
   | { op: 'read'; id: string; read: boolean }
   | { op: 'tags'; id: string; tags: string[] }
   | { op: 'delete'; ids: string[] }
-  | { op: 'clear'; inbox: string | null };
+  | { op: 'clear'; inbox: string | null }
+  /** A shared setting changed (fault rules, routing): its latest value is also in SETTINGS_KEY. */
+  | { op: 'setting'; name: string; value: unknown };
 
 /** Who wrote an entry, and whether the writer already applied it to its own view. */
 export interface Origin {
   replica: string;
   applied: boolean;
+  /** The writer's number for a write it applied first: its events wait for the entry to come back. */
+  write?: number;
 }
 
 /**
@@ -51,7 +92,7 @@ function encode(entry: LogEntry, origin: Origin): Array<string | Buffer> {
   return ['m', JSON.stringify({ ...entry, origin })];
 }
 
-const OPS = new Set(['add', 'read', 'tags', 'delete', 'clear']);
+const OPS = new Set(['add', 'read', 'tags', 'delete', 'clear', 'setting']);
 
 /** Null for an entry this version does not know (written by a newer one): skipped, not fatal. */
 function decode(fields: Buffer[]): { entry: LogEntry; origin: Origin } | null {
@@ -71,8 +112,12 @@ function decode(fields: Buffer[]): { entry: LogEntry; origin: Origin } | null {
 type StreamReply = Array<[key: Buffer, items: Array<[id: Buffer, fields: Buffer[]]>]> | null;
 
 export interface LogEvents {
-  /** Each entry in stream order, once. */
-  apply(entry: LogEntry, origin: Origin): void;
+  /** At the first connection, before any entry: the shared settings as Redis holds them. */
+  settings(values: Map<string, unknown>): void;
+  /** Each entry in stream order, once, with its number. */
+  apply(entry: LogEntry, origin: Origin, n: number): void;
+  /** Once per read batch that applied something. */
+  applied(): void;
   /** The first time the tail reaches the end of the stream. */
   caughtUp(): void;
   /** Connection trouble, for the log (the tail retries by itself). */
@@ -84,6 +129,12 @@ export class RedisLog {
   readonly #reader: Redis;
   /** The id of the last entry applied; the next read starts after it. */
   #lastId = '0-0';
+  /** Its number (0 before the first). */
+  #last = 0;
+  /** This log's name (EPOCH_KEY), known from the first connection on. */
+  #epoch: string | null = null;
+  /** Set for good when this replica cannot follow the log any more (entries missed, log lost). */
+  #broken: string | null = null;
   #caughtUp = false;
   #closed = false;
   #tailing: Promise<void> | null = null;
@@ -109,26 +160,82 @@ export class RedisLog {
 
   /** Null when writes can go through, else why not. */
   get problem(): string | null {
+    if (this.#broken !== null) return this.#broken;
     if (this.#writer.status !== 'ready') return `Redis is unreachable (connection ${this.#writer.status})`;
     if (this.#tailProblem !== null) return this.#tailProblem;
     if (!this.#caughtUp) return 'catching up from Redis';
     return null;
   }
 
-  /** Resolves with the entry's stream id once Redis has it; rejects when it is unreachable or silent. */
-  async append(entry: LogEntry, origin: Origin): Promise<string> {
-    const id = await this.#writer.xadd(LOG_KEY, '*', ...encode(entry, origin));
-    if (id === null) throw new Error('XADD returned no id');
-    return id;
+  /** This log's name: the same on every replica of one Redis database, until Redis loses it. */
+  get epoch(): string {
+    if (this.#epoch === null) throw new Error('the epoch is known once connected');
+    return this.#epoch;
+  }
+
+  /** The number of the last entry applied. */
+  get last(): number {
+    return this.#last;
+  }
+
+  /** Resolves with the entry's number once Redis has it; rejects when it is unreachable or silent. */
+  async append(entry: LogEntry, origin: Origin): Promise<number> {
+    const fields = encode(entry, origin);
+    const keys = entry.op === 'setting' ? [LOG_KEY, COUNTER_KEY, SETTINGS_KEY] : [LOG_KEY, COUNTER_KEY];
+    const args = entry.op === 'setting' ? [entry.name, JSON.stringify(entry.value), ...fields] : fields;
+    // By its hash (the script's text is not sent each time); EVAL once when Redis does not know it
+    // yet (a new or restarted Redis).
+    try {
+      return (await this.#writer.evalsha(APPEND_SHA, keys.length, ...keys, ...args)) as number;
+    } catch (err) {
+      if (!(err as Error).message.startsWith('NOSCRIPT')) throw err;
+      return (await this.#writer.eval(APPEND_SCRIPT, keys.length, ...keys, ...args)) as number;
+    }
+  }
+
+  /** Says where this replica has read to (it expires if the replica goes). */
+  async heartbeat(replica: string): Promise<void> {
+    await Promise.all([this.#writer.sadd(REPLICAS_KEY, replica), this.#writer.set(replicaKey(replica), String(this.#last), 'PX', REPLICA_TTL_MS)]);
+  }
+
+  /** Forgets this replica at once (a clean close), so trims do not wait for it. */
+  async leave(replica: string): Promise<void> {
+    await Promise.all([this.#writer.srem(REPLICAS_KEY, replica), this.#writer.del(replicaKey(replica))]);
   }
 
   /**
-   * Drops the entries before `id`. Only for a clear of everything: whatever came before it no longer
-   * matters, and a replica that had not read that far reads the clear itself next (XREAD answers the
-   * entries after its last id that are still there), so it ends as the others do.
+   * Drops the entries before number `keepFrom`, and no entry a live replica has not read yet:
+   * a replica that has not read an entry must still find it, or it would miss a deletion.
+   * Answers the number trimmed to.
    */
-  async trimBefore(id: string): Promise<void> {
-    await this.#writer.xtrim(LOG_KEY, 'MINID', id);
+  async trim(keepFrom: number): Promise<number> {
+    const replicas = await this.#writer.smembers(REPLICAS_KEY);
+    const positions = replicas.length > 0 ? await this.#writer.mget(...replicas.map(replicaKey)) : [];
+    let point = keepFrom;
+    const gone: string[] = [];
+    positions.forEach((p, i) => {
+      if (p === null) gone.push(replicas[i]!);
+      else point = Math.min(point, Number(p) + 1);
+    });
+    if (gone.length > 0) await this.#writer.srem(REPLICAS_KEY, ...gone);
+    if (point > 1) await this.#writer.xtrim(LOG_KEY, 'MINID', `${point}-0`);
+    return point;
+  }
+
+  /** The first connection: the log's name (made up if Redis has none), and the settings as they stand. */
+  async #open(events: LogEvents): Promise<void> {
+    const candidate = randomBytes(6).toString('base64url');
+    // SET NX GET: the name already there, or null when this one was set (Redis 7).
+    const existing = (await this.#reader.call('SET', EPOCH_KEY, candidate, 'NX', 'GET')) as string | null;
+    const epoch = existing ?? candidate;
+    if (this.#epoch === null) {
+      this.#epoch = epoch;
+      const stored = await this.#reader.hgetall(SETTINGS_KEY);
+      events.settings(new Map(Object.entries(stored).map(([name, json]) => [name, JSON.parse(json) as unknown])));
+    } else if (epoch !== this.#epoch) {
+      // Redis came back without its data (no append-only file?): what this replica holds is not in it.
+      this.#broken = 'Redis lost the shared log (restarted without its data: see the README on persistence); restart this replica';
+    }
   }
 
   /** Connects and follows the stream from its start; resolves once connected (the catch-up goes on). */
@@ -140,10 +247,17 @@ export class RedisLog {
 
   async #tail(events: LogEvents): Promise<void> {
     let backoff = 50;
-    while (!this.#closed) {
+    let opened = false;
+    this.#reader.on('ready', () => (opened = false));
+    while (!this.#closed && this.#broken === null) {
       try {
         if (this.#reader.status !== 'ready') await this.#readerReady(backoff);
         if (this.#reader.status !== 'ready') throw new Error(`Redis is unreachable (connection ${this.#reader.status})`);
+        if (!opened) {
+          await this.#open(events);
+          opened = true;
+          if (this.#broken !== null) break;
+        }
         // Catching up: no BLOCK, so an empty answer means the end of the stream.
         const reply = (this.#caughtUp
           ? await this.#reader.xreadBuffer('COUNT', READ_BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', LOG_KEY, this.#lastId)
@@ -152,10 +266,21 @@ export class RedisLog {
         backoff = 50;
         const items = reply?.[0]?.[1] ?? [];
         for (const [id, fields] of items) {
-          this.#lastId = id.toString('latin1');
+          const lastId = id.toString('latin1');
+          const n = entryNumber(lastId);
+          if (this.#last > 0 && n !== this.#last + 1) {
+            // Entries this replica had not read were trimmed (it was cut off from Redis past
+            // REPLICA_TTL_MS): its view may hold mail deleted since. It stops rather than serve that.
+            this.#broken = `entries ${this.#last + 1} to ${n - 1} of the shared log were trimmed before this replica read them; restart this replica`;
+            break;
+          }
+          this.#lastId = lastId;
+          this.#last = n;
           const decoded = decode(fields);
-          if (decoded) events.apply(decoded.entry, decoded.origin);
+          if (decoded) events.apply(decoded.entry, decoded.origin, n);
         }
+        if (items.length > 0) events.applied();
+        if (this.#broken !== null) break;
         if (!this.#caughtUp && items.length === 0) {
           this.#caughtUp = true;
           events.caughtUp();

@@ -8,6 +8,16 @@
 // are synchronous in the store's interface: they are applied to this replica's view at once and
 // appended marked as applied, and the others apply them when they read them. While Redis cannot
 // take a write, every write throws StoreUnavailableError (SMTP 451 4.3.0, the API 503).
+//
+// Events: every replica gives the same change the same seq, built from the number of the log entry
+// that made it (log.ts), so the event stream is one sequence and a client resumes on any replica.
+// The events of a write this replica applied at once are held until its entry comes back from the
+// log, and go out then with that entry's number, in log order with everyone else's.
+//
+// Trimming: what comes before the add of the oldest message still held is moot (entries about a
+// message come after its add; settings live in a hash of their own), so the replica whose write
+// deleted or evicted something trims the log up to there, and never past an entry a live replica
+// has not read (log.ts trim). Redis holds about as much as the messages themselves.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../log.js';
 import { MemoryStore, newId } from '../memory-store.js';
@@ -27,6 +37,7 @@ import type {
 import type { IncomingMessage, MessageSummary } from '../types.js';
 import type { BodyScan } from '../../mail/scan.js';
 import { StoreUnavailableError } from '../unavailable.js';
+import type { StoreEvent } from '../store.js';
 import { RedisLog, type LogEntry, type Origin } from './log.js';
 
 /**
@@ -37,9 +48,50 @@ import { RedisLog, type LogEntry, type Origin } from './log.js';
 const OWN_APPLY_WAIT_MS = 2000;
 /** While Redis cannot be reached at start, say so in the log this often. */
 const START_WARN_MS = 5000;
+/**
+ * Event seqs per log entry: entry n's events are n * EVENTS_PER_ENTRY + 0, 1, 2... An entry makes
+ * one event (a delete, a clear, a flag) or, for a message, one `added` and at most one `evicted`
+ * per inbox it goes to: two per recipient at most, and MAILPEN_MAX_RECIPIENTS is 1000 by default.
+ * Past it the rest share the last seq. 10^4 leaves 10^11 entries under the 15 digits `since` takes.
+ */
+const EVENTS_PER_ENTRY = 10_000;
+/** How often a replica says where it has read to (log.ts heartbeat; trims wait for it). */
+const HEARTBEAT_MS = 1000;
+/** Trims at most this often: one XTRIM drops a run of entries as cheaply as one. */
+const TRIM_EVERY_MS = 200;
 
-export class ReplicatedStore implements MessageStore {
+/**
+ * Settings every replica follows (fault rules, routing), shared through the same log: `share`
+ * applies what Redis holds now and every later change from any replica, and answers the function
+ * that publishes a change made here (it throws StoreUnavailableError while Redis cannot take it,
+ * before the change is made, so the API answers 503 and nothing changes).
+ */
+export interface SharedSettings {
+  share(name: string, apply: (value: unknown) => void): (value: unknown) => void;
+}
+
+export class ReplicatedStore implements MessageStore, SharedSettings {
   readonly #view: MemoryStore;
+  readonly #listeners = new Set<StoreListener>();
+  /** The log entry whose events go out now (or went last), and how many it has sent. */
+  #entry = 0;
+  #eventsInEntry = 0;
+  /** Collects the view's events during a write applied here first. */
+  #capture: StoreEvent[] | null = null;
+  /** Those events, by write number, until the write's entry comes back. */
+  readonly #held = new Map<number, StoreEvent[]>();
+  #writes = 0;
+  /** Each held message's id, in log order, with the number of the entry that added it (the trim point). */
+  readonly #addedBy = new Map<string, number>();
+  /** Set when this replica's own write removed something: it trims the log. */
+  #removedHere = false;
+  #trimTimer: NodeJS.Timeout | null = null;
+  readonly #heartbeat: NodeJS.Timeout;
+  /** Shared settings as the log last said, and who follows each. */
+  readonly #settings = new Map<string, unknown>();
+  readonly #followers = new Map<string, (value: unknown) => void>();
+  /** The origin of the entry being applied, to tell this replica's removals from others'. */
+  #applyingOwn = false;
   readonly #log: RedisLog;
   readonly #logger: Logger;
   /** Random per process: a restarted replica reads its own earlier entries as anyone else's. */
@@ -58,11 +110,19 @@ export class ReplicatedStore implements MessageStore {
     this.#view = new MemoryStore(limits);
     this.#log = new RedisLog(url);
     this.#logger = logger;
+    this.#view.subscribe((e) => this.#fromView(e));
     let caughtUp!: () => void;
     this.#ready = new Promise((resolve) => (caughtUp = resolve));
     let lastTrouble = 0;
+    const beat = (): void => void this.#log.heartbeat(this.#replica).catch(() => {});
+    this.#heartbeat = setInterval(beat, HEARTBEAT_MS).unref();
     this.#log.start({
-      apply: (entry, origin) => this.#apply(entry, origin),
+      settings: (values) => {
+        for (const [name, value] of values) this.#settings.set(name, value);
+        beat();
+      },
+      apply: (entry, origin, n) => this.#apply(entry, origin, n),
+      applied: () => this.#scheduleTrim(),
       caughtUp: () => {
         const { messages } = this.#view.counts();
         logger.info({ messages }, 'caught up from Redis');
@@ -91,8 +151,99 @@ export class ReplicatedStore implements MessageStore {
     return { ready: reason === null, reason };
   }
 
-  close(): Promise<void> {
-    return this.#log.close();
+  /** The event stream's numbering (server/events/hub.ts): the same on every replica. */
+  get events(): { seq: number; epoch: string } {
+    return { seq: this.#entry * EVENTS_PER_ENTRY + Math.max(0, this.#eventsInEntry - 1), epoch: this.#log.epoch };
+  }
+
+  share(name: string, apply: (value: unknown) => void): (value: unknown) => void {
+    this.#followers.set(name, apply);
+    if (this.#settings.has(name)) apply(this.#settings.get(name));
+    return (value) => {
+      this.#assertWritable();
+      this.#settings.set(name, value);
+      void this.#appendApplied({ op: 'setting', name, value });
+    };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#heartbeat);
+    if (this.#trimTimer) clearTimeout(this.#trimTimer);
+    await this.#log.leave(this.#replica).catch(() => {});
+    await this.#log.close();
+  }
+
+  /** The view's events: out now when they come from the log, held when from a write applied here first. */
+  #fromView(e: StoreEvent): void {
+    if (this.#capture !== null) {
+      this.#capture.push(e);
+      return;
+    }
+    if (this.#applyingOwn && (e.type === 'deleted' || e.type === 'evicted' || e.type === 'cleared')) this.#removedHere = true;
+    this.#emit(e);
+  }
+
+  #emit(e: StoreEvent): void {
+    this.#eventsInEntry = Math.min(this.#eventsInEntry + 1, EVENTS_PER_ENTRY);
+    for (const listener of this.#listeners) listener(e);
+  }
+
+  /**
+   * Runs a write on the view now, holding its events; `entry` says what to append (null: nothing
+   * changed); `lost` runs when Redis did not take it.
+   */
+  #applyHere<T>(write: () => T, entry: (result: T) => LogEntry | null, lost?: () => void): T {
+    this.#assertWritable();
+    const captured: StoreEvent[] = [];
+    this.#capture = captured;
+    let result: T;
+    try {
+      result = write();
+    } finally {
+      this.#capture = null;
+    }
+    const logged = entry(result);
+    if (logged === null) {
+      for (const e of captured) this.#emit(e);
+      return result;
+    }
+    const number = ++this.#writes;
+    this.#held.set(number, captured);
+    void this.#appendApplied(logged, number).then((n) => {
+      // Not written: the change is this replica's alone; its events go out now, numbered after the last.
+      if (n !== null) return;
+      lost?.();
+      if (this.#held.delete(number)) for (const e of captured) this.#emit(e);
+    });
+    return result;
+  }
+
+  #scheduleTrim(delay = TRIM_EVERY_MS): void {
+    if (!this.#removedHere || this.#trimTimer !== null) return;
+    this.#trimTimer = setTimeout(() => {
+      this.#trimTimer = null;
+      this.#removedHere = false;
+      const keepFrom = this.#oldestNeeded();
+      this.#log.trim(keepFrom).then(
+        (point) => {
+          // Held back by a replica that had not read that far (as of its last heartbeat): again later.
+          if (point >= keepFrom) return;
+          this.#removedHere = true;
+          this.#scheduleTrim(HEARTBEAT_MS);
+        },
+        (err: unknown) => this.#logger.warn({ err: (err as Error).message }, 'could not trim the Redis log'),
+      );
+    }, delay);
+    this.#trimTimer.unref();
+  }
+
+  /** The number of the entry that added the oldest message still held; past the last applied when none is. */
+  #oldestNeeded(): number {
+    for (const [id, n] of this.#addedBy) {
+      if (this.#view.get(id)) return n;
+      this.#addedBy.delete(id);
+    }
+    return this.#log.last + 1;
   }
 
   #assertWritable(): void {
@@ -100,9 +251,10 @@ export class ReplicatedStore implements MessageStore {
     if (reason !== null) throw new StoreUnavailableError(reason);
   }
 
-  /** A write this replica already applied: the others apply it when they read it. Resolves with its stream id, or null. */
-  #appendApplied(entry: LogEntry): Promise<string | null> {
-    return this.#log.append(entry, { replica: this.#replica, applied: true }).catch((err: unknown) => {
+  /** A write this replica already applied: the others apply it when they read it. Resolves with its entry number, or null. */
+  #appendApplied(entry: LogEntry, write?: number): Promise<number | null> {
+    const origin: Origin = write === undefined ? { replica: this.#replica, applied: true } : { replica: this.#replica, applied: true, write };
+    return this.#log.append(entry, origin).catch((err: unknown) => {
       // Between the check and the write Redis went away: this replica has it, the others will not.
       this.#logger.error({ err: (err as Error).message, op: entry.op }, 'a change applied here could not be written to Redis');
       return null;
@@ -115,8 +267,20 @@ export class ReplicatedStore implements MessageStore {
     return id;
   }
 
-  #apply(entry: LogEntry, origin: Origin): void {
+  #apply(entry: LogEntry, origin: Origin, n: number): void {
+    this.#entry = n;
+    this.#eventsInEntry = 0;
+    this.#applyingOwn = origin.replica === this.#replica;
     if (origin.applied && origin.replica === this.#replica) {
+      const held = origin.write === undefined ? undefined : this.#held.get(origin.write);
+      if (held !== undefined) {
+        this.#held.delete(origin.write!);
+        for (const e of held) {
+          if (e.type === 'deleted' || e.type === 'evicted' || e.type === 'cleared') this.#removedHere = true;
+          this.#emit(e);
+        }
+      }
+      if (entry.op === 'add') for (const id of entry.ids) this.#addedBy.set(id, n);
       if (entry.op === 'clear') {
         const clear = this.#clearsInFlight.shift();
         if (clear && clear.addedSince.length > 0) this.#view.delete(clear.addedSince);
@@ -131,6 +295,7 @@ export class ReplicatedStore implements MessageStore {
         const receivedAt = new Date(entry.receivedAt);
         const first = this.#view.add({ id: firstId, raw: entry.raw, inbox: entry.inboxes[0]!, envelope: entry.envelope, receivedAt });
         otherIds.forEach((id, i) => this.#view.add({ id, raw: first.raw, inbox: entry.inboxes[i + 1]!, envelope: entry.envelope, receivedAt }));
+        for (const id of entry.ids) this.#addedBy.set(id, n);
         for (const clear of this.#clearsInFlight) {
           entry.ids.forEach((id, i) => {
             if (clear.inbox === null || clear.inbox === entry.inboxes[i]) clear.addedSince.push(id);
@@ -155,6 +320,10 @@ export class ReplicatedStore implements MessageStore {
       case 'clear':
         if (entry.inbox === null) this.#view.clear();
         else this.#view.clear(entry.inbox);
+        break;
+      case 'setting':
+        this.#settings.set(entry.name, entry.value);
+        this.#followers.get(entry.name)?.(entry.value);
         break;
     }
   }
@@ -185,53 +354,50 @@ export class ReplicatedStore implements MessageStore {
   }
 
   add(incoming: IncomingMessage): StoredMessage {
-    this.#assertWritable();
-    const message = this.#view.add({ ...incoming, id: this.#uniqueId() });
-    this.#appendApplied({ op: 'add', ids: [message.id], inboxes: [message.inbox], receivedAt: message.receivedAt, envelope: message.envelope, raw: message.raw });
-    return message;
+    return this.#applyHere(
+      () => this.#view.add({ ...incoming, id: this.#uniqueId() }),
+      (message) => ({ op: 'add', ids: [message.id], inboxes: [message.inbox], receivedAt: message.receivedAt, envelope: message.envelope, raw: message.raw }),
+    );
   }
 
   setRead(id: string, read: boolean): StoredMessage | undefined {
-    this.#assertWritable();
     const before = this.#view.get(id)?.read;
-    const message = this.#view.setRead(id, read);
-    if (message && before !== read) this.#appendApplied({ op: 'read', id, read });
-    return message;
+    return this.#applyHere(
+      () => this.#view.setRead(id, read),
+      (message) => (message && before !== read ? { op: 'read', id, read } : null),
+    );
   }
 
   setTags(id: string, tags: readonly string[]): StoredMessage | undefined {
-    this.#assertWritable();
     const before = this.#view.get(id)?.tags.join('\0');
-    const message = this.#view.setTags(id, tags);
-    if (message && message.tags.join('\0') !== before) this.#appendApplied({ op: 'tags', id, tags: [...message.tags] });
-    return message;
+    return this.#applyHere(
+      () => this.#view.setTags(id, tags),
+      (message) => (message && message.tags.join('\0') !== before ? { op: 'tags', id, tags: [...message.tags] } : null),
+    );
   }
 
   delete(ids: string[]): MessageRef[] {
-    this.#assertWritable();
-    const removed = this.#view.delete(ids);
-    if (removed.length > 0) this.#appendApplied({ op: 'delete', ids: removed.map((r) => r.id) });
-    return removed;
+    return this.#applyHere(
+      () => this.#view.delete(ids),
+      (removed) => (removed.length > 0 ? { op: 'delete', ids: removed.map((r) => r.id) } : null),
+    );
   }
 
   clear(inbox?: string): number {
-    this.#assertWritable();
-    const count = inbox === undefined ? this.#view.clear() : this.#view.clear(inbox);
     const inFlight = { inbox: inbox ?? null, addedSince: [] as string[] };
-    this.#clearsInFlight.push(inFlight);
-    // Written even when nothing was here: another replica may hold what this one has not read yet.
-    void this.#appendApplied({ op: 'clear', inbox: inbox ?? null }).then((id) => {
+    return this.#applyHere(
+      () => (inbox === undefined ? this.#view.clear() : this.#view.clear(inbox)),
+      // Written even when nothing was here: another replica may hold what this one has not read yet.
+      () => {
+        this.#clearsInFlight.push(inFlight);
+        return { op: 'clear', inbox: inbox ?? null };
+      },
       // Not written: it will not come back to be finished.
-      if (id === null) {
+      () => {
         const i = this.#clearsInFlight.indexOf(inFlight);
         if (i >= 0) this.#clearsInFlight.splice(i, 1);
-      }
-      // The log's only trim: a clear of everything makes what came before it moot.
-      if (id !== null && inbox === undefined) {
-        this.#log.trimBefore(id).catch((err: unknown) => this.#logger.warn({ err: (err as Error).message }, 'could not trim the Redis log'));
-      }
-    });
-    return count;
+      },
+    );
   }
 
   // Reads: the view answers, as the memory store does in one process.
@@ -278,6 +444,7 @@ export class ReplicatedStore implements MessageStore {
     return this.#view.nextSeq();
   }
   subscribe(listener: StoreListener): () => void {
-    return this.#view.subscribe(listener);
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 }
