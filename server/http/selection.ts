@@ -3,6 +3,7 @@
 import type { MessageStore, StoredMessage } from '../store/store.js';
 import { compileSearch, type MessagePredicate } from '../search/match.js';
 import { QueryError } from '../search/query.js';
+import { sliceMatch } from '../search/sliced-match.js';
 import { HttpError } from './errors.js';
 
 export interface Selection {
@@ -17,6 +18,22 @@ export function selection(store: MessageStore, q: string | undefined, inbox: str
     return { inbox, match: compileSearch(q, store) };
   } catch (err) {
     if (err instanceof QueryError) throw new HttpError(400, `invalid q: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * selection(), with the query already run over every stored message in slices (server/search/
+ * sliced-match.ts), so that walking the store with it is quick and a long search lets SMTP and
+ * other requests in; a search that would take too long is refused with 400.
+ */
+export async function walkedSelection(store: MessageStore, q: string | undefined, inbox: string | undefined): Promise<Selection> {
+  const sel = selection(store, q, inbox);
+  if (!sel.match) return sel;
+  try {
+    return { inbox, match: await sliceMatch(store, sel.match, { inbox }) };
+  } catch (err) {
+    if (err instanceof QueryError) throw new HttpError(400, `q: ${err.message}`);
     throw err;
   }
 }

@@ -188,9 +188,10 @@ function compile(query: Query, store: SearchSource, read: Readers): MessagePredi
       const re = query.value === null ? null : textTest(query.value);
       const words = query.value === null ? null : phraseWords(query.value);
       // Ruled out on the block's bytes where they are its text, else read.
+      const listed = `\n${name}\n`;
       const mayHold = (m: StoredMessage): boolean => {
         const bytes = read.headerBytes(m);
-        return bytes === null || (bytes.names.includes(`\n${name}\n`) && (words === null || holdsPhrase(bytes.lower, words)));
+        return bytes === null || (bytes.names.includes(listed) && (words === null || holdsPhrase(bytes.lower, words)));
       };
       const inBlock = (m: StoredMessage): boolean => mayHold(m) && read.headers(m).some((f) => f.key === name && (re === null || re(f.value)));
       // The Message-ID is kept among the search fields (as `<id>`); a message without one that

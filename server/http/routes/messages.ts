@@ -14,7 +14,7 @@ import {
   UpdatedResponse,
 } from '../schemas.js';
 import { Type } from '@sinclair/typebox';
-import { findMessage, selectedIds, selection } from '../selection.js';
+import { findMessage, selectedIds, walkedSelection } from '../selection.js';
 import { HttpError } from '../errors.js';
 
 export async function messageRoutes(app: App, { store, parser }: AppDeps): Promise<void> {
@@ -31,7 +31,7 @@ export async function messageRoutes(app: App, { store, parser }: AppDeps): Promi
     async (request) => {
       const { inbox, q, limit, cursor, offset } = request.query;
       if (cursor !== undefined && offset !== undefined) throw new HttpError(400, 'give either cursor or offset, not both');
-      const sel = selection(store, q, inbox);
+      const sel = await walkedSelection(store, q, inbox);
       const page = store.list({ ...sel, limit, offset, beforeSeq: cursor === undefined ? undefined : Number(cursor) });
       return {
         total: page.total,
@@ -102,7 +102,7 @@ export async function messageRoutes(app: App, { store, parser }: AppDeps): Promi
     async (request) => {
       const { ids, q, inbox, read } = request.body;
       if (ids !== undefined && (q !== undefined || inbox !== undefined)) throw new HttpError(400, 'give either ids, or q and/or inbox, not both');
-      const targets = ids ?? selectedIds(store, selection(store, q, inbox));
+      const targets = ids ?? selectedIds(store, await walkedSelection(store, q, inbox));
       let updated = 0;
       for (const id of targets) {
         const m = store.get(id);
@@ -144,7 +144,7 @@ export async function messageRoutes(app: App, { store, parser }: AppDeps): Promi
     async (request) => {
       const { q, inbox } = request.query;
       // Parsed before anything is touched: a query that does not parse deletes nothing.
-      const sel = selection(store, q, inbox);
+      const sel = await walkedSelection(store, q, inbox);
       if (!sel.match) {
         if (inbox === undefined) return { deleted: store.clear() };
         // An inbox with no mail does not exist; clearing it would only announce a change that did not happen.
