@@ -14,8 +14,9 @@ import { VERSION } from './package-root.js';
 import { Webhooks } from './integrations/webhooks.js';
 import { Metrics } from './integrations/metrics.js';
 import { FaultRules, loadRulesFile } from './rules/index.js';
-import { Router } from './routing/router.js';
+import { Router, type RoutingSettings } from './routing/router.js';
 import { MessageParser } from './mail/parse.js';
+import type { SharedSettings } from './store/redis/replicated-store.js';
 
 /** A port in use or an address not on this machine is a setting to change: say which. */
 function listenError(err: unknown, setting: string, addr: HostPort): unknown {
@@ -31,13 +32,31 @@ function listenError(err: unknown, setting: string, addr: HostPort): unknown {
  * loaded only then). A replica catches up from Redis before anything listens, so it serves only
  * once it holds what the others do.
  */
-async function openStore(config: Readonly<Config>, log: Logger): Promise<MessageStore> {
+async function openStore(config: Readonly<Config>, log: Logger): Promise<{ store: MessageStore; shared: SharedSettings | null }> {
   const limits = { maxMessages: config.maxMessages, maxBytes: config.maxBytes };
-  if (config.store === 'memory') return new MemoryStore(limits);
+  if (config.store === 'memory') return { store: new MemoryStore(limits), shared: null };
   const { ReplicatedStore } = await import('./store/redis/replicated-store.js');
   const store = new ReplicatedStore(config.store, limits, log.child({ edge: 'redis' }));
   await store.caughtUp();
-  return store;
+  return { store, shared: store };
+}
+
+/**
+ * With replicas on Redis, the fault rules and the routing set through the API on one are in force
+ * on all, and after a restart: what Redis holds replaces the rules file and MAILPEN_ROUTING* at start.
+ * A change Redis cannot take is refused (503) before it applies here.
+ */
+function shareSettings(shared: SharedSettings, rules: FaultRules, router: Router, log: Logger): void {
+  const adopting = (what: string, adopt: (value: unknown) => void) => (value: unknown) => {
+    try {
+      adopt(value);
+    } catch (err) {
+      // A setting this version cannot read (written by another one): what is in force here stays.
+      log.warn({ err: (err as Error).message }, `the shared ${what} could not be applied here`);
+    }
+  };
+  rules.onChange(shared.share('rules', adopting('fault rules', (value) => rules.adopt(value))));
+  router.onChange(shared.share('routing', adopting('routing', (value) => router.adopt(value as RoutingSettings))));
 }
 
 export interface Mailpen {
@@ -54,7 +73,7 @@ export interface Mailpen {
 }
 
 export async function start(config: Readonly<Config>, log: Logger = createLogger(config)): Promise<Mailpen> {
-  const store = await openStore(config, log);
+  const { store, shared } = await openStore(config, log);
   // The only outbound connections Mailpen can make, to MAILPEN_WEBHOOK_URLS; without one, none exists.
   const webhooks = config.webhookUrls.length > 0 ? new Webhooks(store, config, log.child({ edge: 'webhooks' }), VERSION) : null;
   const metrics = config.metrics ? new Metrics(store, webhooks && (() => webhooks.stats)) : null;
@@ -64,6 +83,7 @@ export async function start(config: Readonly<Config>, log: Logger = createLogger
   // Fault rules before any listener: a bad rules file stops the start (ConfigError, exit code 2).
   const rules = new FaultRules({ idleTimeout: config.smtpIdleTimeout });
   if (config.rulesFile !== null) loadRulesFile(config.rulesFile, rules);
+  if (shared) shareSettings(shared, rules, router, log.child({ edge: 'redis' }));
   if (metrics) rules.subscribe((fired) => metrics.ruleFired(fired.stage));
   const tls = await loadTls(config);
   const runtime: Runtime = {

@@ -170,6 +170,31 @@ describe('several replicas on one Redis', () => {
     await Promise.all([witness.close(), resumed.close()]);
   });
 
+  test('fault rules and routing set through one replica are in force on every replica, and after a restart of them all', async () => {
+    const db = nextDb++;
+    const [a, b] = [await replica(db), await replica(db)];
+    const put = (server: TestServer, path: string, body: unknown) =>
+      json(`${server.httpUrl}${path}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const rule = { id: 'no-bob', stage: 'rcpt', match: 'to:bob@example.test', reply: { code: 550, enhanced: '5.1.1', text: 'no such user here' } };
+    assert.equal((await put(a, '/api/rules', [rule])).status, 200);
+    await waitFor('B refuses bob', async () => (await sendRaw(b.smtpPort, message('to-bob'), { to: ['bob@example.test'] })).code === 550);
+    assert.deepEqual((await json(`${b.httpUrl}/api/rules`)).body.rules.map((r: { id: string }) => r.id), ['no-bob']);
+    // Switched off on B: A takes mail for bob again.
+    assert.equal((await json(`${b.httpUrl}/api/rules/no-bob`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"enabled":false}' })).status, 200);
+    await waitFor('A takes bob again', async () => (await sendRaw(a.smtpPort, message('to-bob-2'), { to: ['bob@example.test'] })).code === 250);
+
+    assert.equal((await put(b, '/api/routing', { modes: ['subaddress', 'auth'] })).status, 200);
+    await waitFor('A routes by subaddress', async () => (await json(`${a.httpUrl}/api/routing`)).body.modes[0] === 'subaddress');
+    const routed = queuedId(await sendRaw(a.smtpPort, message('routed'), { to: ['x+team@example.test'] }));
+    await waitFor('B holds it in inbox team', async () => (await json(`${b.httpUrl}/api/messages/${routed}`)).body?.inbox === 'team');
+
+    await Promise.all([a.close(), b.close()]);
+    const again = await replica(db);
+    assert.deepEqual((await json(`${again.httpUrl}/api/routing`)).body.modes, ['subaddress', 'auth']);
+    const rules = (await json(`${again.httpUrl}/api/rules`)).body.rules;
+    assert.deepEqual(rules.map((r: { id: string; enabled: boolean }) => [r.id, r.enabled]), [['no-bob', false]]);
+  });
+
   test('a message for two inboxes is one copy in each on every replica, with the ids of the 250', async () => {
     const db = nextDb++;
     const a = await replica(db, { routing: ['subaddress', 'auth'] });

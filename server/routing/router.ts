@@ -88,6 +88,7 @@ export interface RoutedMessage {
  */
 export class Router {
   #current: Compiled;
+  readonly #changeListeners = new Set<(settings: Readonly<RoutingSettings>) => void>();
 
   constructor(
     private readonly store: Pick<MessageStore, 'nextSeq'>,
@@ -100,10 +101,26 @@ export class Router {
     return this.#current.settings;
   }
 
-  /** Replaces the routing; throws RoutingError (and keeps the one in force) when it cannot work. */
+  /**
+   * Replaces the routing; throws RoutingError (and keeps the one in force) when it cannot work, or
+   * whatever a change listener throws (Redis cannot take it: StoreUnavailableError, a 503).
+   */
   replace(settings: RoutingSettings): Readonly<RoutingSettings> {
-    this.#current = compileRouting(settings);
+    const next = compileRouting(settings);
+    for (const listener of this.#changeListeners) listener(next.settings);
+    this.#current = next;
     return this.#current.settings;
+  }
+
+  /** Takes the routing another replica set (shared through Redis), without telling the change listeners. */
+  adopt(settings: RoutingSettings): void {
+    this.#current = compileRouting(settings);
+  }
+
+  /** Listens for changes made here (server/main.ts shares them); answers the unsubscribe. */
+  onChange(listener: (settings: Readonly<RoutingSettings>) => void): () => void {
+    this.#changeListeners.add(listener);
+    return () => this.#changeListeners.delete(listener);
   }
 
   /** The inboxes a message goes to, in the order found, without repeats; never empty. */

@@ -4,7 +4,7 @@
 // leaves the set as it was). It knows nothing of sockets: it answers what to do, and says
 // what fired to whoever subscribes (the log, /metrics, the event stream).
 import { compileMatch, MessageView, type ContextPredicate, type RuleContext } from './match.js';
-import { RuleError, MAX_RULES, validateRule, validateRules, type RuleSpec, type RuleView, type Stage } from './model.js';
+import { RuleError, MAX_RULES, validateRule, validateRules, type RuleInput, type RuleSpec, type RuleView, type Stage } from './model.js';
 
 /** Triples a greylisting rule remembers; past it the oldest are forgotten (they get a 451 again). */
 const MAX_GREYLIST_ENTRIES = 10_000;
@@ -36,6 +36,9 @@ export interface FiredRule {
 
 export type FiredListener = (fired: FiredRule) => void;
 
+/** Told of each change to the set before it takes effect, with the whole new set; one that throws stops it. */
+export type ChangeListener = (rules: RuleInput[]) => void;
+
 interface Rule {
   id: string;
   spec: RuleSpec;
@@ -62,6 +65,7 @@ export class FaultRules {
   #nextId = 1;
   #fired = 0;
   readonly #listeners = new Set<FiredListener>();
+  readonly #changeListeners = new Set<ChangeListener>();
   readonly #idleTimeout: number;
   readonly #random: () => number;
   readonly #now: () => number;
@@ -100,8 +104,39 @@ export class FaultRules {
   replace(input: unknown, where = 'rules'): RuleView[] {
     const specs = validateRules(input, where);
     for (const s of specs) this.#checkDelay(s, where);
-    this.#rules = specs.map((s) => this.#make(s, new Set(specs.map((x) => x.id).filter((id): id is string => id !== null))));
+    this.#commit(specs.map((s) => this.#make(s, new Set(specs.map((x) => x.id).filter((id): id is string => id !== null)))));
     return this.list();
+  }
+
+  /**
+   * Takes the set another replica made (server/main.ts shares it through Redis): validated as
+   * replace() does, without telling the change listeners (it came from one). A rule whose id and
+   * definition are unchanged keeps its counters and greylisting memory, which stay per replica.
+   */
+  adopt(input: unknown): void {
+    const specs = validateRules(input, 'shared rules');
+    const before = new Map(this.#rules.map((r) => [r.id, r]));
+    const taken = new Set(specs.map((x) => x.id).filter((id): id is string => id !== null));
+    this.#rules = specs.map((s) => {
+      const rule = this.#make(s, taken);
+      const same = before.get(rule.id);
+      return same && JSON.stringify(inputOf(same)) === JSON.stringify(inputOf(rule)) ? same : rule;
+    });
+  }
+
+  /** Listens for changes made here (not adopted ones); answers the unsubscribe. */
+  onChange(listener: ChangeListener): () => void {
+    this.#changeListeners.add(listener);
+    return () => this.#changeListeners.delete(listener);
+  }
+
+  /** The set becomes `next`, once every change listener has taken it. */
+  #commit(next: Rule[]): void {
+    if (this.#changeListeners.size > 0) {
+      const inputs = next.map(inputOf);
+      for (const listener of this.#changeListeners) listener(inputs);
+    }
+    this.#rules = next;
   }
 
   /** Adds one rule at the end. */
@@ -111,7 +146,7 @@ export class FaultRules {
     if (this.#rules.length >= MAX_RULES) throw new RuleError(`there are ${MAX_RULES} rules already; delete some first`);
     if (spec.id !== null && this.#rules.some((r) => r.id === spec.id)) throw new RuleError(`rule: id "${spec.id}" is in use`);
     const rule = this.#make(spec, new Set(this.#rules.map((r) => r.id)));
-    this.#rules = [...this.#rules, rule];
+    this.#commit([...this.#rules, rule]);
     return view(rule);
   }
 
@@ -130,7 +165,7 @@ export class FaultRules {
     if (kept.length + specs.length > MAX_RULES) throw new RuleError(`${where}: at most ${MAX_RULES} rules in all`);
     const taken = new Set(kept.map((r) => r.id));
     for (const s of specs) if (taken.has(s.id!)) throw new RuleError(`${where}: id "${s.id}" is in use`);
-    this.#rules = [...kept, ...specs.map((s) => this.#make(s, taken))];
+    this.#commit([...kept, ...specs.map((s) => this.#make(s, taken))]);
     return this.list();
   }
 
@@ -138,20 +173,22 @@ export class FaultRules {
   setEnabled(id: string, enabled: boolean): RuleView | null {
     const rule = this.#rules.find((r) => r.id === id);
     if (!rule) return null;
-    rule.spec = { ...rule.spec, enabled };
-    return view(rule);
+    // A new object with the same counters, so a listener that refuses the change leaves this one as it was.
+    const changed: Rule = { ...rule, spec: { ...rule.spec, enabled } };
+    this.#commit(this.#rules.map((r) => (r === rule ? changed : r)));
+    return view(changed);
   }
 
   remove(id: string): boolean {
-    const before = this.#rules.length;
-    this.#rules = this.#rules.filter((r) => r.id !== id);
-    return this.#rules.length < before;
+    if (!this.#rules.some((r) => r.id === id)) return false;
+    this.#commit(this.#rules.filter((r) => r.id !== id));
+    return true;
   }
 
   /** Deletes every rule; answers how many there were. */
   clear(): number {
     const n = this.#rules.length;
-    this.#rules = [];
+    this.#commit([]);
     return n;
   }
 
@@ -242,6 +279,12 @@ function decide(rule: Rule): Decision {
     delay: s.delay,
     then: reply ? { kind: 'reply', ...reply } : s.disconnect ? { kind: 'disconnect' } : { kind: 'proceed' },
   };
+}
+
+/** A rule as input again (its view without the counters): what is shared between replicas. */
+function inputOf(rule: Rule): RuleInput {
+  const { hits: _hits, matched: _matched, ...input } = view(rule);
+  return input;
 }
 
 function view(rule: Rule): RuleView {
