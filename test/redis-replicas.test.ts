@@ -223,6 +223,21 @@ describe('several replicas on one Redis', () => {
     const oldest = sent.slice(0, 7).map((id) => [id]);
     assert.deepEqual(evictedOn.a, oldest);
     assert.deepEqual(evictedOn.b, oldest);
+    // Redis holds what is held, not everything ever sent: the log is trimmed as mail is evicted,
+    // and a replica that starts now catches up to the same five from what is left.
+    const redisClient = new Redis(redis.url(db));
+    try {
+      await waitFor('the log trimmed to the five held', async () => (await redisClient.xlen(LOG_KEY)) <= 5);
+    } finally {
+      redisClient.disconnect();
+    }
+    const late = await replica(db, { maxMessages: 5 });
+    assert.deepEqual(await ids(late), newest);
+    const more = queuedId(await sendRaw(late.smtpPort, message('evict-after-trim')));
+    const five = JSON.stringify([...sent.slice(-4), more].sort());
+    for (const [name, server] of [['A', a], ['B', b], ['the late one', late]] as const) {
+      await waitFor(`${name} holds the newest five`, async () => JSON.stringify(await ids(server)) === five);
+    }
   });
 
   test('deleting everything on one replica while another takes mail leaves every replica, and a new one, with the same messages; the log is trimmed to the clear', async () => {
