@@ -15,6 +15,7 @@ import { latency } from './scenarios/latency.js';
 import { ui } from './scenarios/ui.js';
 import { soak } from './scenarios/soak.js';
 import { redis } from './scenarios/redis.js';
+import { million } from './scenarios/million.js';
 import { releaseLoaded } from './loaded.js';
 import type { Row, RunConfig, ScenarioResult } from './report.js';
 
@@ -27,9 +28,10 @@ const SCENARIOS: Record<string, (run: RunConfig) => Promise<ScenarioResult>> = {
   ui,
   redis,
   soak,
+  million,
 };
-/** What runs when no scenario is named; soak is opt-in. */
-const DEFAULT = Object.keys(SCENARIOS).filter((s) => s !== 'soak');
+/** What runs when no scenario is named; soak and million (1,000,000 messages) are opt-in. */
+const DEFAULT = Object.keys(SCENARIOS).filter((s) => s !== 'soak' && s !== 'million');
 
 const args = process.argv.slice(2);
 const small = args.includes('--small') || process.env.MAILPEN_BENCH_SMALL === '1';

@@ -54,6 +54,18 @@ describe('parse pool', () => {
     }
   });
 
+  it('replaces a worker after its parses, or once its heap has grown, without losing a parse', async () => {
+    const sample = loadCorpus().filter((_, i) => i % 40 === 0);
+    const expected = await Promise.all(sample.map((m) => fullParse(m.raw)));
+    for (const options of [{ recycleAfter: 2 }, { recycleHeapBytes: 1 }]) {
+      const p = pool({ workers: 2, timeoutMs: 10_000, ...options });
+      // All at once: queued jobs wait for a replacement while the old worker is retired.
+      const parsed = await Promise.all(sample.map((m) => p.parse(m.raw)));
+      parsed.forEach((got, i) => assert.deepEqual(got.message, expected[i]!.message, sample[i]!.name));
+      assert.ok(p.started >= Math.ceil(sample.length / 2), `${JSON.stringify(options)}: ${p.started} workers for ${sample.length} parses`);
+    }
+  });
+
   it('keeps the event loop free while a slow message parses', async () => {
     const p = pool({ workers: 1, timeoutMs: 30_000 });
     const raw = wideTable();

@@ -15,9 +15,13 @@ export interface ParseRequest {
   raw: Uint8Array;
 }
 
-export type ParseResponse =
+export type ParseResponse = (
   | { ok: true; message: ParsedMessage; contents: Array<[string, Uint8Array]>; bytes: number }
-  | { ok: false; error: string };
+  | { ok: false; error: string }
+) & {
+  /** The worker's V8 heap as it answers (committed bytes): the pool recycles a grown worker. */
+  heapBytes: number;
+};
 
 /** What a worker sends: once `ready` when its modules are loaded, then one response per request. */
 export type WorkerMessage = ParseResponse | { ready: true };
@@ -29,10 +33,22 @@ export interface ParsePoolOptions {
   timeoutMs: number;
   /** An idle worker exits after this long, giving its memory back. */
   idleMs: number;
+  /** A worker whose heap has grown past this is replaced once its parse is answered. */
+  recycleHeapBytes: number;
+  /** ...and so is one that has answered this many parses. */
+  recycleAfter: number;
 }
 
 /** An idle worker's default life: its memory comes back a minute after the last parse. */
 const IDLE_MS = 60_000;
+/**
+ * A worker's heap grows with the largest messages it has parsed and V8 gives little of it back
+ * while the worker lives: under steady reads (bench soak) two workers held 150-250 MB, more than
+ * the store's 64 MB budget. A new worker costs a module load (~100 ms, off the event loop), so
+ * the bounds are loose enough that a UI clicking through ordinary mail never pays it.
+ */
+const RECYCLE_HEAP_BYTES = 48 * 1024 * 1024;
+const RECYCLE_AFTER = 500;
 
 interface Job {
   raw: Buffer;
@@ -46,6 +62,7 @@ interface Slot {
   job: Job | null;
   timer: NodeJS.Timeout | null;
   idleTimer: NodeJS.Timeout | null;
+  parses: number;
 }
 
 export class ParsePool {
@@ -53,15 +70,21 @@ export class ParsePool {
   readonly #slots = new Set<Slot>();
   readonly #queue: Job[] = [];
   #closed = false;
+  #started = 0;
 
   /** Workers and time limit come from the config (MAILPEN_PARSE_WORKERS, MAILPEN_PARSE_TIMEOUT). */
   constructor(options: Pick<ParsePoolOptions, 'workers' | 'timeoutMs'> & Partial<ParsePoolOptions>) {
-    this.#options = { idleMs: IDLE_MS, ...options };
+    this.#options = { idleMs: IDLE_MS, recycleHeapBytes: RECYCLE_HEAP_BYTES, recycleAfter: RECYCLE_AFTER, ...options };
   }
 
   /** Workers alive now (busy or idle). */
   get size(): number {
     return this.#slots.size;
+  }
+
+  /** Workers started over the pool's life (recycled ones replaced), for tests. */
+  get started(): number {
+    return this.#started;
   }
 
   /** The full parse of `raw`. Never rejects: a failure is a raw view with the reason. */
@@ -115,7 +138,8 @@ export class ParsePool {
 
   #spawn(): Slot {
     const worker = startWorker();
-    const slot: Slot = { worker, ready: false, job: null, timer: null, idleTimer: null };
+    this.#started++;
+    const slot: Slot = { worker, ready: false, job: null, timer: null, idleTimer: null, parses: 0 };
     this.#slots.add(slot);
     worker.on('message', (message: WorkerMessage) => {
       if (!('ready' in message)) return this.#finish(slot, message);
@@ -144,6 +168,12 @@ export class ParsePool {
           }
         : shownRaw(job.raw, `the MIME structure could not be parsed (${response.error}); shown raw`),
     );
+    slot.parses++;
+    if (response.heapBytes > this.#options.recycleHeapBytes || slot.parses >= this.#options.recycleAfter) {
+      // Answered first, replaced after: no parse is lost, and the next job starts a fresh worker.
+      void this.#retire(slot, '');
+      return;
+    }
     slot.idleTimer = setTimeout(() => void this.#retire(slot, ''), this.#options.idleMs);
     slot.idleTimer.unref();
     this.#dispatch();

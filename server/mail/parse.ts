@@ -6,9 +6,13 @@ import { ParsePool } from './parse-pool.js';
 import { RawCache } from './raw-cache.js';
 import type { Parsed, ParsedMessage, MessagePart } from './parsed.js';
 
-/** The parse cache: a page of a UI list clicked through, and a test's few messages, stay parsed. */
+/**
+ * The parse cache: a page of a UI list clicked through, and a test's few messages, stay parsed.
+ * 16 MB, not 64: under the default 64 MB store budget a cache of a few large attachments was a
+ * second store (bench soak: RSS over the budget plus 200 MB).
+ */
 const CACHE_MAX_ENTRIES = 64;
-const CACHE_MAX_BYTES = 64 * 1024 * 1024;
+const CACHE_MAX_BYTES = 16 * 1024 * 1024;
 
 export type { HeaderLine, MessagePart, ParsedMessage } from './parsed.js';
 

@@ -1,0 +1,144 @@
+// The million scenario (opt-in: `npm run bench -- million`, not in the default set nor CI; about
+// 10 minutes on the 2-core machine): 1,000,000 messages of 2 KB with the limits raised, in a
+// process of its own. Does ingest slow as the store fills (the rate of the last 100,000 against
+// the first 100,000), what RSS it ends at, and whether reading stays fast at that size: the list's
+// first page, `to:`, free text, and in headless Chromium the first rows and a scrollbar jump.
+// --small: 100,000 messages, the same figures without targets.
+import { existsSync } from 'node:fs';
+import { Target } from '../targets.js';
+import { sendPipelined } from '../smtp-load.js';
+import { bodyToken, onWire, recipientOf, textMessage } from '../messages.js';
+import { fmt, mb, percentiles, type Row, type RunConfig, type ScenarioResult } from '../report.js';
+import { launchBrowser, CHROMIUM } from '../../test/helpers/browser.js';
+
+const BATCH = 10_000;
+/** The rate is compared over this many messages at each end. */
+const WINDOW = 100_000;
+/** The UI's row height in pixels (bench/ui-jump.ts): scrollTop = index × ROW. */
+const ROW_PX = 68;
+const ROW = '[data-testid="message-list"] [role="option"]';
+
+const TARGETS = { rateRatio: 0.8, rssMB: 3 * 1024, listMs: 10, toMs: 200, textMs: 500, firstRowsMs: 1000, jumpMs: 150 };
+
+interface ListBody {
+  total: number;
+  messages: Array<{ id: string }>;
+}
+
+export async function million(run: RunConfig): Promise<ScenarioResult> {
+  const count = run.small ? 100_000 : 1_000_000;
+  const full = count === 1_000_000;
+  const started = performance.now();
+  const target = await Target.start('mailpen', { maxMessages: 0, maxBytes: 0 });
+  try {
+    // Ingest, timed per batch: the rate over the first WINDOW messages and over the last.
+    const batchSeconds: number[] = [];
+    for (let start = 0; start < count; start += BATCH) {
+      const messages = Array.from({ length: Math.min(BATCH, count - start) }, (_, k) => onWire(textMessage(start + k)));
+      const result = await sendPipelined({ port: target.smtp, messages, connections: 8 });
+      if (result.accepted !== messages.length) throw new Error(`${result.accepted} of ${messages.length} accepted at ${start}`);
+      batchSeconds.push(result.seconds);
+      if ((start + BATCH) % 100_000 === 0) run.log(`million: ${start + BATCH} stored, ${fmt(BATCH / result.seconds, 0)} msg/s in the last batch`);
+    }
+    const windowBatches = WINDOW / BATCH;
+    const rate = (batches: number[]): number => (batches.length * BATCH) / batches.reduce((a, b) => a + b, 0);
+    const firstRate = rate(batchSeconds.slice(0, windowBatches));
+    const lastRate = rate(batchSeconds.slice(-windowBatches));
+    const ingestSeconds = batchSeconds.reduce((a, b) => a + b, 0);
+    const settledMs = await target.settled();
+    const { memory: stored } = await target.memory(true);
+    run.log(`million: ingest ${fmt(ingestSeconds)} s, first ${WINDOW} at ${fmt(firstRate, 0)} msg/s, last at ${fmt(lastRate, 0)} msg/s; settled ${fmt(settledMs, 0)} ms later; RSS ${fmt(mb(stored.rss))} MB`);
+
+    const base = `http://127.0.0.1:${target.http}/api`;
+    const timed = async (name: string, url: (i: number) => string, check: (b: ListBody) => boolean, rounds = 30): Promise<{ p50: number; p99: number }> => {
+      for (let i = 0; i < 3; i++) await (await fetch(url(i + 1000))).arrayBuffer();
+      const samples: number[] = [];
+      for (let i = 0; i < rounds; i++) {
+        const t0 = performance.now();
+        const res = await fetch(url(i));
+        const body = (await res.json()) as ListBody;
+        samples.push(performance.now() - t0);
+        if (!res.ok || !check(body)) throw new Error(`${name}: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+      }
+      const p = percentiles(samples);
+      run.log(`million ${name}: p50 ${fmt(p.p50, 1)} ms, p99 ${fmt(p.p99, 1)} ms`);
+      return p;
+    };
+    const q = (query: string): string => `${base}/messages?limit=50&q=${encodeURIComponent(query)}`;
+    const list = await timed('list first page', () => `${base}/messages?limit=50`, (b) => b.total === count && b.messages.length === 50);
+    const perRecipient = Math.ceil(count / 1000);
+    const to = await timed('to:', (i) => q(`to:${recipientOf(i * 7)}`), (b) => b.total >= perRecipient - 1 && b.total <= perRecipient);
+    const text = await timed('free text (body word)', (i) => q(bodyToken((i * 977_123) % count)), (b) => b.total === 1);
+
+    const ui = existsSync(CHROMIUM) ? await uiFigures(target.http!, count) : null;
+    const { memory: end } = await target.memory(true);
+    const seconds = (performance.now() - started) / 1000;
+
+    const scenario = `million: ${count / 1000}k × 2 KB`;
+    const row = (figure: string, value: string, targetText: string, met: boolean): Row => ({ scenario, figure, value, target: full ? targetText : '', met: full ? met : null });
+    const ratio = lastRate / firstRate;
+    const rows: Row[] = [
+      row(`ingest rate, last ${WINDOW / 1000}k / first ${WINDOW / 1000}k`, `${fmt(ratio, 2)} (${fmt(lastRate, 0)} / ${fmt(firstRate, 0)} msg/s)`, `≥ ${TARGETS.rateRatio}`, ratio >= TARGETS.rateRatio),
+      row('RSS after ingest', `${fmt(mb(stored.rss))} MB`, `≤ ${TARGETS.rssMB / 1024} GB`, mb(stored.rss) <= TARGETS.rssMB),
+      row('RSS at the end (after the reads)', `${fmt(mb(end.rss))} MB`, `≤ ${TARGETS.rssMB / 1024} GB`, mb(end.rss) <= TARGETS.rssMB),
+      row('list first page p50', `${fmt(list.p50, 1)} ms`, `≤ ${TARGETS.listMs} ms`, list.p50 <= TARGETS.listMs),
+      row('to: p50', `${fmt(to.p50, 1)} ms`, `≤ ${TARGETS.toMs} ms`, to.p50 <= TARGETS.toMs),
+      row('free text p50', `${fmt(text.p50, 1)} ms`, `≤ ${TARGETS.textMs} ms`, text.p50 <= TARGETS.textMs),
+      ...(ui
+        ? [
+            row('UI navigation → first rows, p50', `${fmt(ui.firstRows.p50, 0)} ms`, `≤ ${TARGETS.firstRowsMs / 1000} s`, ui.firstRows.p50 <= TARGETS.firstRowsMs),
+            row('UI scrollbar jump → rows shown, p50', `${fmt(ui.jump.p50, 0)} ms`, `≤ ${TARGETS.jumpMs} ms`, ui.jump.p50 <= TARGETS.jumpMs),
+          ]
+        : [{ scenario, figure: 'UI', value: `no Chromium at ${CHROMIUM}`, target: '', met: null }]),
+      { scenario, figure: 'ingest time / whole scenario', value: `${fmt(ingestSeconds, 0)} s / ${fmt(seconds, 0)} s`, target: '', met: null },
+    ];
+    return {
+      rows,
+      figures: { count, ingestSeconds, firstRate, lastRate, ratio, batchSeconds, settledMs, stored, end, list, to, text, ui, seconds },
+    };
+  } finally {
+    await target.stop();
+  }
+}
+
+/** First rows after navigation, and a jump of the scrollbar to 50%, 25% and 75%, in Chromium. */
+async function uiFigures(http: number, count: number): Promise<{ firstRows: { p50: number }; jump: { p50: number }; samples: { firstRows: number[]; jump: number[] } }> {
+  const browser = await launchBrowser();
+  const firstRows: number[] = [];
+  const jump: number[] = [];
+  try {
+    for (const fraction of [0.5, 0.25, 0.75, 0.5, 0.999]) {
+      const page = await browser.context.newPage();
+      const t0 = performance.now();
+      await page.goto(`http://127.0.0.1:${http}/`, { waitUntil: 'commit' });
+      await page.waitForSelector(ROW, { state: 'visible', timeout: 60_000 });
+      firstRows.push(performance.now() - t0);
+      const index = Math.floor(count * fraction);
+      const t1 = performance.now();
+      await page.getByTestId('message-list').evaluate((el, top) => {
+        el.scrollTop = top;
+      }, index * ROW_PX);
+      // Every row in view is a loaded message, and the one at the position is the right one
+      // (newest first: position i holds message count - 1 - i).
+      await page.waitForFunction(
+        ([at, subject]) => {
+          const viewport = document.querySelector('[data-testid=message-list]')!;
+          const view = viewport.getBoundingClientRect();
+          for (const el of viewport.querySelectorAll('.row')) {
+            const box = el.getBoundingClientRect();
+            if (box.bottom > view.top && box.top < view.bottom && el.classList.contains('placeholder')) return false;
+          }
+          const row = viewport.querySelector(`[aria-posinset="${at + 1}"] .subject`);
+          return row !== null && row.textContent!.includes(subject);
+        },
+        [index, `order ${count - 1 - index} has`] as const,
+        { timeout: 60_000, polling: 'raf' },
+      );
+      jump.push(performance.now() - t1);
+      await page.close();
+    }
+  } finally {
+    await browser.close();
+  }
+  return { firstRows: percentiles(firstRows), jump: percentiles(jump), samples: { firstRows, jump } };
+}
