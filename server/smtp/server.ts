@@ -52,7 +52,8 @@ export interface SmtpObserver {
 export async function startSmtp(
   config: SmtpConfig,
   store: MessageStore,
-  tls: TlsMaterial,
+  /** Null when no listener offers TLS (STARTTLS off, no TLS port): smtp-server never uses it then. */
+  tls: TlsMaterial | null,
   log: Logger,
   observer: SmtpObserver = {},
   /** Fault rules (server/rules/): failures on purpose, asked at every stage; none when null. */
@@ -64,8 +65,8 @@ export async function startSmtp(
   const receipts = new ReceiptLog(log);
   const options = (secure: boolean): SMTPServerOptions => ({
     secure,
-    key: tls.key,
-    cert: tls.cert,
+    key: tls?.key,
+    cert: tls?.cert,
     name: config.hostname,
     banner: 'Mailpen ESMTP: every message is captured, none is delivered',
     size: config.maxMessageSize,
