@@ -371,6 +371,28 @@ describe('when Redis is unreachable', () => {
     assert.deepEqual(await ids(fresh), [before, queuedId(retried)].sort());
   });
 
+  test('a replica whose Redis comes back without the log (no persistence) says it is not ready instead of serving what Redis lost', async () => {
+    const a = await startTestServer({ store: own.url(2) });
+    servers.push(a);
+    queuedId(await sendRaw(a.smtpPort, message('before-the-loss')));
+    const admin = new Redis(own.url(2));
+    try {
+      // What a Redis restarted without its append-only file looks like to a replica: empty, and a new connection.
+      await admin.flushdb();
+      await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    } finally {
+      admin.disconnect();
+    }
+    // Unreachable for a moment (the connection was cut), then not ready for good, with the reason.
+    const health = await waitFor('healthz to say the log was lost', async () => {
+      const h = await json(`${a.httpUrl}/healthz`);
+      return /lost the shared log/.test(h.body?.reason ?? '') && h;
+    });
+    assert.equal(health.status, 503);
+    const refused = await sendRaw(a.smtpPort, message('after-the-loss'));
+    assert.equal(refused.code, 451);
+  });
+
   test('under load, senders that retry on 451 lose nothing acknowledged across a Redis stop and start', async () => {
     const a = await startTestServer({ store: own.url(1) });
     servers.push(a);
