@@ -33,13 +33,14 @@ export function attachEventStream(app: App, deps: AppDeps): EventHub {
           'Connect with a WebSocket to receive JSON frames `{ type, seq, data }`: `added` (a message summary), ' +
           '`updated` (read state), `deleted`, `evicted`, `cleared`, `counts`, `rule-fired` (a fault rule acted), then `hello` once up to date, or ' +
           '`resync` when missed events are gone. Query: `inbox` to filter, `since` and `epoch` (from the last ' +
-          'frame seen) to resume. Browsers may connect only from the UI origin or MAILPEN_ALLOWED_ORIGINS. ' +
+          'frame seen) to resume, `batch=1` for the changes of one server turn in one frame (a JSON array of events). Browsers may connect only from the UI origin or MAILPEN_ALLOWED_ORIGINS. ' +
           'A plain GET answers 426.',
         tags: ['events'],
         querystring: Type.Object({
           inbox: Type.Optional(Type.String({ description: 'only events about this inbox (counts are always sent)' })),
           since: Type.Optional(Type.String({ pattern: '^\\d{1,15}$', description: 'seq of the last frame received' })),
           epoch: Type.Optional(Type.String({ description: 'epoch from the last hello or resync' })),
+          batch: Type.Optional(Type.Literal('1', { description: "1: a turn's changes in one frame, a JSON array of events in seq order (a single change is sent alone)" })),
         }),
         response: { 426: ErrorBody },
       },
