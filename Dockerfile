@@ -13,6 +13,12 @@ COPY . .
 RUN npm run build
 
 FROM node:20-bookworm-slim
+# glibc's malloc: two arenas rather than one per thread (the parse and check workers), and buffers of
+# 128 KB and more always mapped on their own, so a freed large message goes back to the system
+# instead of staying in a fragmented heap. bench soak (64 MB budget, 2 min): RSS after GC 291 MB
+# with these, 422 MB without; the highest RSS of the run 448 MB, 516 MB without.
+ENV MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=131072
 # Listening on 0.0.0.0 would switch off the Host check against DNS rebinding, which matters most
 # here: the usual `-p 127.0.0.1:8025:8025` puts the inbox on the host's loopback, in reach of any
 # web page that re-points its own name there. Naming the compose service keeps the check on while
