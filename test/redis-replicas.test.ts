@@ -353,6 +353,12 @@ describe('when Redis is unreachable', () => {
     const patch = await json(`${a.httpUrl}/api/messages/${before}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"read":true}' });
     assert.equal(patch.status, 503);
     assert.match(patch.body.message, /Redis/);
+    // A rule or routing change is refused too, rather than kept on this replica alone.
+    const rules = await json(`${a.httpUrl}/api/rules`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '[]' });
+    assert.equal(rules.status, 503);
+    const routing = await json(`${a.httpUrl}/api/routing`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"modes":["subaddress"]}' });
+    assert.equal(routing.status, 503);
+    assert.deepEqual((await json(`${a.httpUrl}/api/routing`)).body.modes, ['auth']);
     // Reads go on from the replica's view.
     assert.equal((await json(`${a.httpUrl}/api/messages/${before}`)).status, 200);
 

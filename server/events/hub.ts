@@ -61,6 +61,16 @@ interface Client {
   alive: boolean;
 }
 
+/** An `added` recorded on a shared store while no client was here (#onStoreEvent). */
+interface UnsentAdded {
+  seq: number;
+  id: string;
+}
+
+function seqOf(kept: Recorded | UnsentAdded): number {
+  return 'event' in kept ? kept.event.seq : kept.seq;
+}
+
 interface Recorded {
   event: ChangeEvent;
   /** The JSON of the unfiltered event, serialized once for every client. */
@@ -86,7 +96,7 @@ export class EventHub implements UpgradeTarget {
   #countsTimer: NodeJS.Timeout | null = null;
   #seq = 0;
   /** Ring of the latest changes, oldest at #ringStart. */
-  #ring: Recorded[] = [];
+  #ring: Array<Recorded | UnsentAdded> = [];
   #ringStart = 0;
   /** Every change with a seq above this is in the ring; a resume from below it must resync. */
   #floor = 0;
@@ -216,8 +226,10 @@ export class EventHub implements UpgradeTarget {
     const frames: string[] = [];
     let bytes = 0;
     for (let i = this.#ringStart; i < this.#ring.length; i++) {
-      const r = this.#ring[i]!;
-      if (r.event.seq <= since) continue;
+      const kept = this.#ring[i]!;
+      if (seqOf(kept) <= since) continue;
+      const r = 'event' in kept ? kept : this.#summarize(kept);
+      if (r === null) continue;
       const filtered = inbox === null ? r.event : forInbox(r.event, inbox);
       if (filtered === null) continue;
       const frame = filtered === r.event ? r.frame : JSON.stringify(filtered);
@@ -267,6 +279,15 @@ export class EventHub implements UpgradeTarget {
   }
 
   #onStoreEvent(e: StoreEvent): void {
+    const shared = this.#store.events?.seq;
+    if (e.type === 'added' && shared !== undefined && this.#clients.size === 0) {
+      // A shared store records every change for clients that may come from another replica, but
+      // with nobody here an `added` keeps only its id: its summary (a body scan, most of an event's
+      // cost, and not made by a single Mailpen without clients) waits until a client resumes here.
+      this.#seq = Math.max(this.#seq, shared);
+      this.#remember({ seq: shared, id: e.message.id });
+      return;
+    }
     if (this.#onChange((seq) => this.#toChange(e, seq), this.#store.events?.seq)) this.#scheduleCounts();
   }
 
@@ -306,11 +327,29 @@ export class EventHub implements UpgradeTarget {
     }
   }
 
+  /**
+   * An `added` that no client here was sent, as its summary and frame now; null when the message is
+   * gone (the client gets its deletion or eviction next, which it can ignore).
+   */
+  #summarize(unsent: UnsentAdded): Recorded | null {
+    const message = this.#store.get(unsent.id);
+    if (message === undefined) return null;
+    const event: ChangeEvent = { type: 'added', seq: unsent.seq, data: { message: this.#store.summary(message) } };
+    return { event, frame: JSON.stringify(event) };
+  }
+
   #record(event: ChangeEvent): void {
     const recorded: Recorded = { event, frame: JSON.stringify(event) };
-    this.#ring.push(recorded);
+    this.#remember(recorded);
+    if (this.#clients.size === 0) return;
+    this.#outbox.push(recorded);
+    this.#flushing ??= setImmediate(() => this.#flush());
+  }
+
+  #remember(kept: Recorded | UnsentAdded): void {
+    this.#ring.push(kept);
     if (this.#ring.length - this.#ringStart > this.#options.replay) {
-      this.#floor = this.#ring[this.#ringStart]!.event.seq;
+      this.#floor = seqOf(this.#ring[this.#ringStart]!);
       this.#ringStart++;
       // Drop the consumed prefix in bulk rather than shifting on every event.
       if (this.#ringStart >= this.#options.replay) {
@@ -318,9 +357,6 @@ export class EventHub implements UpgradeTarget {
         this.#ringStart = 0;
       }
     }
-    if (this.#clients.size === 0) return;
-    this.#outbox.push(recorded);
-    this.#flushing ??= setImmediate(() => this.#flush());
   }
 
   #scheduleCounts(): void {
