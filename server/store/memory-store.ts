@@ -48,6 +48,8 @@ const SYNC_INDEX_MAX = 2000;
 const INDEX_SLICE_MS = 8;
 /** Identical envelopes (same sender, recipients, client) are shared up to this many distinct ones. */
 const SHARED_ENVELOPES = 4096;
+/** Header names remembered store-wide; past this many (hostile mail) absence is no longer known. */
+const MAX_HEADER_NAMES = 10_000;
 
 const ID_BYTES = 9;
 const ID_BATCH = 512;
@@ -197,6 +199,13 @@ export class MemoryStore implements MessageStore {
   #bodies = new Recent<Entry, BodyScan>(RECENT_PARSES, RECENT_PARSE_BYTES, bodyWeight);
   #envelopes = new Map<string, Envelope>();
   #index = new TextIndex();
+  /**
+   * The lower-case header names of every message indexed since the store was last emptied (a few
+   * hundred, kept store-wide rather than per message): a header: term on a name none of them has
+   * is answered without reading a block (240 ms at 100,000 messages, bench: api). Null once it
+   * has grown past MAX_HEADER_NAMES.
+   */
+  #headerNames: Set<string> | null = new Set();
   /** Messages not indexed yet, oldest first; `#pendingHead` is the next one. */
   #pending: Entry[] = [];
   #pendingHead = 0;
@@ -305,14 +314,23 @@ export class MemoryStore implements MessageStore {
     return { exact, has: (m) => (m.seq >= end || (m as Entry).postings < 0 ? null : seqs.has(m.seq)) };
   }
 
-  plainText(message: StoredMessage): string | null {
+  plainText(message: StoredMessage, limit?: number): string | null {
     const { shape, raw } = message as Entry;
-    return shape >= 0 ? plainBodyText(raw, shape) : null;
+    return shape >= 0 ? plainBodyText(raw, shape, limit) : null;
   }
 
   hasAttachments(message: StoredMessage): boolean | null {
     const { shape } = message as Entry;
     return shape === SHAPE_UNKNOWN ? null : shape === SHAPE_ATTACHMENTS;
+  }
+
+  mayHaveHeader(message: StoredMessage, name: string): boolean {
+    return (message as Entry).shape === SHAPE_UNKNOWN || this.#headerNames === null || this.#headerNames.has(name);
+  }
+
+  indexBacklog(budgetMs: number): boolean {
+    this.#indexPending(budgetMs);
+    return this.#pendingHead >= this.#pending.length;
   }
 
   settled(): Promise<void> {
@@ -364,7 +382,12 @@ export class MemoryStore implements MessageStore {
     const before = this.#index.written;
     this.#index.add(entry.seq, body.filenames.length > 0 ? `${body.text}\n${body.filenames.join('\n')}` : body.text);
     entry.postings = this.#index.written - before;
+    block ??= readHeaderBlock(entry.raw);
     entry.shape = bodyShape(entry.raw, body, block);
+    if (this.#headerNames !== null) {
+      for (const f of block.fields) this.#headerNames.add(f.key);
+      if (this.#headerNames.size > MAX_HEADER_NAMES) this.#headerNames = null;
+    }
   }
 
   #scheduleIndexing(delay = INDEX_QUIET_MS): void {
@@ -530,6 +553,7 @@ export class MemoryStore implements MessageStore {
       this.#parses.clear();
       this.#bodies.clear();
       this.#index.clear();
+      this.#headerNames = new Set();
       this.#arena = new RawArena();
       this.#pending = [];
       this.#pendingHead = 0;

@@ -35,7 +35,8 @@ export function bodyShape(raw: Buffer, body: BodyScan, block?: HeaderBlock): num
   return SHAPE_DECODED;
 }
 
-/** The searchable text of a plain body (`shape` >= 0), read from its bytes. */
-export function plainBodyText(raw: Buffer, shape: number): string {
-  return raw.toString(shape & 1 ? 'utf8' : 'latin1', shape >>> 1);
+/** The searchable text of a plain body (`shape` >= 0), read from its bytes; its first `limit` bytes only when given. */
+export function plainBodyText(raw: Buffer, shape: number, limit = Infinity): string {
+  const start = shape >>> 1;
+  return raw.toString(shape & 1 ? 'utf8' : 'latin1', start, Math.min(raw.length, start + limit));
 }

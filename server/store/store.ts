@@ -156,10 +156,19 @@ export interface MessageStore {
    * The message's searchable body text when it is its own bytes as they are (one text/plain part,
    * no attachment: most test mail), so a phrase is checked there without decoding the body; null
    * when it is not, or the message is not indexed yet. Absent: every body is decoded (store.body).
+   * `limit`: only the text of its first `limit` bytes (the last character may be cut).
    */
-  plainText?(message: StoredMessage): string | null;
+  plainText?(message: StoredMessage, limit?: number): string | null;
   /** Whether the body scan counts attachments in the message; null when it is not indexed yet. Absent: read the body. */
   hasAttachments?(message: StoredMessage): boolean | null;
+  /**
+   * Indexes messages not indexed yet for about `budgetMs`; true once none is left. A search runs
+   * it in slices before walking (server/search/sliced-match.ts), so that it reads the index
+   * rather than the bodies of a backlog (a search right after a burst of 100,000).
+   */
+  indexBacklog?(budgetMs: number): boolean;
+  /** False when the message surely has no header field of this (lower-case) name; true when it may. Absent: read the block. */
+  mayHaveHeader?(message: StoredMessage, name: string): boolean;
   /** Resolves once every stored message is indexed for search (indexing runs when SMTP is idle). */
   settled(): Promise<void>;
   list(options: ListOptions): ListPage;
