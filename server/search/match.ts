@@ -10,7 +10,7 @@
 import type { MessageStore, StoredMessage } from '../store/store.js';
 import { readHeaderBlock, decodeWords, findHeaderEnd, MAX_HEADER_BLOCK } from '../mail/headers.js';
 import { parseQuery, type Query } from './query.js';
-import { holdsPhrase, isSpace, phraseWords } from './phrase.js';
+import { caseless, holdsPhrase, isSpace, phraseWords } from './phrase.js';
 
 export type MessagePredicate = (message: StoredMessage) => boolean;
 
@@ -37,22 +37,25 @@ export type TextTest = (text: string) => boolean;
 
 export function textTest(value: string): TextTest {
   const words = phraseWords(value);
+  if (caseless(words)) return (text) => holdsPhrase(text, words);
   return (text) => holdsPhrase(text.toLowerCase(), words);
 }
 
 /**
- * A message's header block as bytes, lower-cased, for ruling a header: term out without reading
- * the block (240 ms at 100,000 messages for a header none has, bench: api). Only an ASCII block
- * without encoded words is used so: there a field's name and decoded value are its bytes, less
- * the line breaks of folding (which sit inside runs of whitespace, where a phrase sees one run).
- * `names`: the fields' lower-case names, as readHeaderBlock() takes them, each between "\n"s, so
- * that each header: term looks at the names and not at the whole block (20 terms on blocks of 40
- * KB: 20 times one term when each looked through the block). Null when the block is not such a
- * one, or too large to be read as headers.
+ * A message's header fields read from its bytes, for a header: term without reading the block
+ * (240 ms at 100,000 messages, bench: api). Only an ASCII block without encoded words is read so:
+ * there a field's name and decoded value are its bytes, less the line breaks of folding, which
+ * sit in runs of whitespace (a continuation line starts with one), where a phrase sees one run
+ * either way. Null when the block is not such a one, or too large to be read as headers, or has
+ * a continuation after a line without a name (readHeaderBlock() joins it to the field before).
+ * Field i is named names[i] (lower-case, as readHeaderBlock() takes it) and its value is
+ * lower.slice(starts[i], ends[i]).
  */
 interface HeaderBytes {
   lower: string;
-  names: string;
+  names: string[];
+  starts: number[];
+  ends: number[];
 }
 
 function headerBytes(raw: Buffer): HeaderBytes | null {
@@ -60,24 +63,32 @@ function headerBytes(raw: Buffer): HeaderBytes | null {
   const text = raw.toString('latin1', 0, headerEnd);
   if (NOT_PLAIN_HEADER.test(text)) return null;
   const lower = text.toLowerCase();
-  let names = '\n';
-  let fields = 0;
+  const fields: HeaderBytes = { lower, names: [], starts: [], ends: [] };
+  let nameless = false;
   for (let start = 0; start < lower.length; ) {
     let end = lower.indexOf('\n', start);
     if (end < 0) end = lower.length;
     const lineEnd = end > start && lower.charCodeAt(end - 1) === 0x0d ? end - 1 : end;
     const first = lower.charCodeAt(start);
-    // As readHeaderBlock: a line starting with a space or tab continues the field before it.
-    if (lineEnd > start && !((first === 0x20 || first === 0x09) && fields > 0)) {
-      const colon = lower.indexOf(':', start);
-      if (colon > start && colon < lineEnd) {
-        names += lower.slice(start, colon).trim() + '\n';
-        fields++;
+    if (lineEnd > start) {
+      const count = fields.names.length;
+      if ((first === 0x20 || first === 0x09) && count > 0) {
+        // As readHeaderBlock: a line starting with a space or tab continues the field before it.
+        if (nameless) return null;
+        fields.ends[count - 1] = lineEnd;
+      } else {
+        const colon = lower.indexOf(':', start);
+        nameless = !(colon > start && colon < lineEnd);
+        if (!nameless) {
+          fields.names.push(lower.slice(start, colon).trim());
+          fields.starts.push(colon + 1);
+          fields.ends.push(lineEnd);
+        }
       }
     }
     start = end + 1;
   }
-  return { lower, names };
+  return fields;
 }
 const NOT_PLAIN_HEADER = /[^\x00-\x7f]|=\?/;
 
@@ -88,18 +99,20 @@ interface Readers {
   /** headerBytes() of the message. */
   headerBytes(m: StoredMessage): HeaderBytes | null;
   /**
-   * The lower-cased plain body text (SearchSource.plainText), or null when the body is not plain.
-   * `whole` false: its start, up to its last whitespace within PLAIN_START bytes ('' if none).
+   * The plain body text (SearchSource.plainText), or null when the body is not plain: 'start',
+   * lower-cased up to its last whitespace within PLAIN_START bytes ('' if none); 'whole',
+   * lower-cased; 'as is'.
    */
-  plainBody(m: StoredMessage, store: SearchSource, whole: boolean): string | null;
+  plainBody(m: StoredMessage, store: SearchSource, part: 'start' | 'whole' | 'as is'): string | null;
 }
 
 function readers(): Readers {
   const last = { headers: null as StoredMessage | null, bytes: null as StoredMessage | null, body: null as StoredMessage | null };
   let fields: Array<{ key: string; value: string }> = [];
   let bytes: HeaderBytes | null = null;
-  let bodyStart: string | null = null;
+  let bodyStart: string | null | undefined;
   let body: string | null | undefined;
+  let bodyAsIs: string | null | undefined;
   return {
     headers(m) {
       if (m !== last.headers) {
@@ -115,14 +128,14 @@ function readers(): Readers {
       }
       return bytes;
     },
-    plainBody(m, store, whole) {
+    plainBody(m, store, part) {
       if (m !== last.body) {
         last.body = m;
-        bodyStart = plainStart(store.plainText?.(m, PLAIN_START) ?? null);
-        body = undefined;
+        bodyStart = body = bodyAsIs = undefined;
       }
-      if (!whole || bodyStart === null) return bodyStart;
-      return (body ??= store.plainText!(m)!.toLowerCase());
+      if (part === 'as is') return (bodyAsIs ??= store.plainText?.(m) ?? null);
+      if (part === 'start') return (bodyStart ??= plainStart(store.plainText?.(m, PLAIN_START) ?? null));
+      return (body ??= bodyAsIs === undefined ? store.plainText?.(m)?.toLowerCase() ?? null : bodyAsIs?.toLowerCase() ?? null);
     },
   };
 }
@@ -154,9 +167,15 @@ function plainStart(text: string | null): string | null {
  */
 function bodyMatcher(value: string, re: TextTest, store: SearchSource, read: Readers): MessagePredicate {
   const words = phraseWords(value);
+  const asIs = caseless(words);
   const check = (m: StoredMessage): boolean => {
-    const start = read.plainBody(m, store, false);
-    if (start !== null) return holdsPhrase(start, words) || holdsPhrase(read.plainBody(m, store, true)!, words);
+    if (asIs) {
+      const text = read.plainBody(m, store, 'as is');
+      if (text !== null) return holdsPhrase(text, words);
+    } else {
+      const start = read.plainBody(m, store, 'start');
+      if (start !== null) return holdsPhrase(start, words) || holdsPhrase(read.plainBody(m, store, 'whole')!, words);
+    }
     const body = store.body(m);
     return re(body.text) || body.filenames.some((f) => re(f));
   };
@@ -213,13 +232,17 @@ function compile(query: Query, store: SearchSource, read: Readers): MessagePredi
       const re = query.value === null ? null : textTest(query.value);
       const words = query.value === null ? null : phraseWords(query.value);
       // Ruled out on the block's bytes where they are its text, else read.
-      const listed = `\n${name}\n`;
-      const mayHold = (m: StoredMessage): boolean => {
+      const inBlock = (m: StoredMessage): boolean => {
         if (store.mayHaveHeader?.(m, name) === false) return false;
+        // Read from the bytes where they are the fields (see headerBytes), else from the parsed block.
         const bytes = read.headerBytes(m);
-        return bytes === null || (bytes.names.includes(listed) && (words === null || holdsPhrase(bytes.lower, words)));
+        if (bytes === null) return read.headers(m).some((f) => f.key === name && (re === null || re(f.value)));
+        const { names, starts, ends, lower } = bytes;
+        for (let i = 0; i < names.length; i++) {
+          if (names[i] === name && (words === null || holdsPhrase(lower.slice(starts[i], ends[i]), words))) return true;
+        }
+        return false;
       };
-      const inBlock = (m: StoredMessage): boolean => mayHold(m) && read.headers(m).some((f) => f.key === name && (re === null || re(f.value)));
       // The Message-ID is kept among the search fields (as `<id>`); a message without one that
       // reads is looked at in its header block, where an unreadable one may still be.
       if (name === 'message-id') {

@@ -20,7 +20,16 @@ export function phraseWords(value: string): string[] {
 }
 
 /**
- * Whether `lower` (text already lower-cased) holds `words` in order, each pair separated by one
+ * Whether no word of the value has a letter, nor anything but ASCII: then the text need not be
+ * lower-cased to be matched (lower-casing maps no other character to one of these, and keeps
+ * whitespace where it is), which a query of punctuation ("." or 20 of them) does for every body.
+ */
+export function caseless(words: readonly string[]): boolean {
+  return words.every((w) => /^[\x00-\x40\x5b-\x60\x7b-\x7f]*$/.test(w));
+}
+
+/**
+ * Whether `lower` (text already lower-cased, or as it is when the words are caseless()) holds `words` in order, each pair separated by one
  * run of whitespace: the text's folded form includes the value's. A word is matched where the
  * text's run ends, as the folded text has one space there; the first may end a longer word, the
  * last may begin one (substring semantics).
