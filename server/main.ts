@@ -37,7 +37,12 @@ async function openStore(config: Readonly<Config>, log: Logger): Promise<{ store
   if (config.store === 'memory') return { store: new MemoryStore(limits), shared: null };
   const { ReplicatedStore } = await import('./store/redis/replicated-store.js');
   const store = new ReplicatedStore(config.store, limits, log.child({ edge: 'redis' }));
-  await store.caughtUp();
+  try {
+    await store.caughtUp();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   return { store, shared: store };
 }
 

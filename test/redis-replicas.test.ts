@@ -272,6 +272,17 @@ describe('several replicas on one Redis', () => {
     }
   });
 
+  test('a replica refuses to start on a log an earlier Mailpen wrote (stream ids from the clock), saying what to do', async () => {
+    const db = nextDb++;
+    const admin = new Redis(redis.url(db));
+    try {
+      await admin.xadd(LOG_KEY, '*', 'm', '{"op":"clear","inbox":null,"origin":{"replica":"old","applied":true}}');
+    } finally {
+      admin.disconnect();
+    }
+    await assert.rejects(startTestServer({ store: redis.url(db) }), /written by an earlier Mailpen/);
+  });
+
   test('a replica started later catches up before it serves: its first answer lists every message', async () => {
     const db = nextDb++;
     const a = await replica(db);

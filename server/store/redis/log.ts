@@ -122,6 +122,8 @@ export interface LogEvents {
   caughtUp(): void;
   /** Connection trouble, for the log (the tail retries by itself). */
   trouble(err: Error): void;
+  /** The tail stopped for good: this replica cannot follow the log (why, for /healthz and the log). */
+  stopped(reason: string): void;
 }
 
 export class RedisLog {
@@ -229,6 +231,14 @@ export class RedisLog {
     const existing = (await this.#reader.call('SET', EPOCH_KEY, candidate, 'NX', 'GET')) as string | null;
     const epoch = existing ?? candidate;
     if (this.#epoch === null) {
+      // A log whose last entry is numbered past the counter was not written this way (an earlier
+      // Mailpen's, ids from the clock): appending to it would fail on every message.
+      const [newest] = (await this.#reader.xrevrange(LOG_KEY, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
+      const counter = Number((await this.#reader.get(COUNTER_KEY)) ?? 0);
+      if (newest !== undefined && entryNumber(newest[0]) > counter) {
+        this.#broken = `${LOG_KEY} in this Redis database was written by an earlier Mailpen, which numbered entries differently; delete the mailpen:* keys (or use another database) and start again`;
+        return;
+      }
       this.#epoch = epoch;
       const stored = await this.#reader.hgetall(SETTINGS_KEY);
       events.settings(new Map(Object.entries(stored).map(([name, json]) => [name, JSON.parse(json) as unknown])));
@@ -293,6 +303,7 @@ export class RedisLog {
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }
     }
+    if (this.#broken !== null) events.stopped(this.#broken);
   }
 
   /** Resolves when the reading connection is ready, or after `ms` (whichever comes first). */

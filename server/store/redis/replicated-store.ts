@@ -112,7 +112,11 @@ export class ReplicatedStore implements MessageStore, SharedSettings {
     this.#logger = logger;
     this.#view.subscribe((e) => this.#fromView(e));
     let caughtUp!: () => void;
-    this.#ready = new Promise((resolve) => (caughtUp = resolve));
+    let cannotStart!: (err: Error) => void;
+    this.#ready = new Promise((resolve, reject) => {
+      caughtUp = resolve;
+      cannotStart = reject;
+    });
     let lastTrouble = 0;
     const beat = (): void => void this.#log.heartbeat(this.#replica).catch(() => {});
     this.#heartbeat = setInterval(beat, HEARTBEAT_MS).unref();
@@ -127,6 +131,11 @@ export class ReplicatedStore implements MessageStore, SharedSettings {
         const { messages } = this.#view.counts();
         logger.info({ messages }, 'caught up from Redis');
         caughtUp();
+      },
+      stopped: (reason) => {
+        logger.error({ reason }, 'this replica cannot follow the shared log any more');
+        // Before the catch-up ends it is a start that cannot work; after, /healthz says why (problem).
+        cannotStart(new Error(reason));
       },
       trouble: (err) => {
         const now = Date.now();
