@@ -295,6 +295,8 @@ describe('several replicas on one Redis', () => {
   test('every message that got a 250 is there after the replica that took it is killed with SIGKILL mid-stream', async () => {
     const db = nextDb++;
     const child = await startChildServer([], { MAILPEN_STORE: redis.url(db) });
+    // A second replica that stays up: it must hold everything the killed one acknowledged, at once.
+    const other = await replica(db);
     const acknowledged: string[] = [];
     // Four senders in parallel; the kill comes while they are still sending.
     let killed = false;
@@ -310,6 +312,12 @@ describe('several replicas on one Redis', () => {
     killed = true;
     await Promise.all(senders);
     await waitFor('the child to exit', () => child.exited() !== null);
+    const onOther = await waitFor('the other replica to hold every acknowledged message', async () => {
+      const held = new Set(await ids(other));
+      return acknowledged.every((id) => held.has(id)) && held;
+    });
+    assert.ok(onOther.size >= acknowledged.length);
+    assert.equal((await sendRaw(other.smtpPort, message('after-the-kill'))).code, 250, 'the other replica goes on taking mail');
     const survivor = await replica(db);
     const held = new Set(await ids(survivor));
     const lost = acknowledged.filter((id) => !held.has(id));
