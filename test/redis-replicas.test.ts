@@ -11,6 +11,11 @@ import { LOG_KEY } from '../server/store/redis/log.js';
 import { RawSmtp, queuedId, sendRaw, type Reply } from './helpers/smtp-client.js';
 import { WebSocket } from 'ws';
 import type { ChangeEvent, MailpenEvent } from '../server/events/vocabulary.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EventHub } from '../server/events/hub.js';
+import { createLogger } from '../server/log.js';
+import { MemoryStore } from '../server/store/memory-store.js';
 
 function message(n: number | string, subject = `replica test ${n}`): Buffer {
   return Buffer.from(`From: a@example.test\r\nTo: b@example.test\r\nSubject: ${subject}\r\nMessage-ID: <${n}@example.test>\r\n\r\nbody ${n}\r\n`);
@@ -338,6 +343,43 @@ describe('several replicas on one Redis', () => {
     assert.deepEqual(await ids(again), sent.filter((_, i) => i !== 4).sort());
     assert.equal((await json(`${again.httpUrl}/api/messages/${sent[3]}`)).body.read, true);
     assert.equal((await json(`${again.httpUrl}/api/messages/${sent[5]}`)).body.read, false);
+  });
+});
+
+/** A store numbered as a shared one is (ReplicatedStore's `events`), by entry, without Redis: the test sets the entry. */
+class SharedNumbering extends MemoryStore {
+  entry = 0;
+  get events(): { seq: number; epoch: string } {
+    return { seq: this.entry * 10_000, epoch: 'shared-log' };
+  }
+}
+
+describe('the event hub on a store shared by replicas', () => {
+  test('a client resuming from a seq another replica reached first waits here until this one reaches it, then gets what follows, none twice', async () => {
+    const store = new SharedNumbering({ maxMessages: 0, maxBytes: 0 });
+    store.entry = 1;
+    const hub = new EventHub(store, createLogger({ logLevel: 'silent', logFormat: 'json' }));
+    const http = createServer();
+    http.on('upgrade', (req, socket, head) => hub.accept(req, socket, head, new URL(req.url ?? '/', 'http://127.0.0.1')));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const envelope = { mailFrom: 'a@example.test', rcptTo: ['b@example.test'], helo: 'test', remoteAddress: '127.0.0.1', authUser: null, tls: false };
+    try {
+      // The client saw entry 3 on another replica; this one has applied entry 1 only.
+      const client = await Frames.open({ http: http.address() as AddressInfo }, '?since=30000&epoch=shared-log');
+      const added: string[] = [];
+      for (const entry of [2, 3, 4]) {
+        store.entry = entry;
+        added.push(store.add({ raw: message(`ahead-${entry}`), envelope, inbox: 'default' }).id);
+      }
+      await waitFor('hello', () => client.frames.some((f) => f.type === 'hello'));
+      await waitFor('entry 4', () => client.changes.length > 0);
+      assert.ok(!client.frames.some((f) => f.type === 'resync'), JSON.stringify(client.frames));
+      assert.deepEqual(client.changes.map((e) => [e.seq, e.type === 'added' && e.data.message.id]), [[40_000, added[2]]]);
+      await client.close();
+    } finally {
+      await hub.close();
+      http.close();
+    }
   });
 });
 
