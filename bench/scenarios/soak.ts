@@ -68,7 +68,8 @@ export async function soak(run: RunConfig): Promise<ScenarioResult> {
     if (running()) ledgerComplete = false;
   });
 
-  const rss: Array<{ t: number; rss: number }> = [];
+  /** Sampled every 2 s: RSS, and the main thread's heap and ArrayBuffers (the store's raw bytes) in it. */
+  const rss: Array<{ t: number; rss: number; heapTotal: number; heapUsed: number; arrayBuffers: number }> = [];
   const t0 = performance.now();
 
   async function sender(): Promise<void> {
@@ -151,7 +152,9 @@ export async function soak(run: RunConfig): Promise<ScenarioResult> {
   }
 
   const sampler = setInterval(() => {
-    void target.memory().then(({ memory }) => rss.push({ t: (performance.now() - t0) / 1000, rss: memory.rss }));
+    void target.memory().then(({ memory }) =>
+      rss.push({ t: (performance.now() - t0) / 1000, rss: memory.rss, heapTotal: memory.heapTotal, heapUsed: memory.heapUsed, arrayBuffers: memory.arrayBuffers }),
+    );
   }, 2000);
   try {
     await Promise.all([
