@@ -2,9 +2,10 @@
 // and each replica keeps today's MemoryStore as a view built by applying that log, so reads, search
 // and events stay as fast as in one process and the HTTP and SMTP edges do not know which store runs.
 //
-// Writes: a message from SMTP is appended first and applied when the tail reads it back, in the
-// stream's order on every replica (so the same eviction happens everywhere), and SMTP's 250 waits
-// for Redis's acknowledgement (addDurably). The API's writes (read flags, tags, deletes, uploads)
+// Writes: a message from SMTP is appended first and applied in the stream's order on every replica
+// (so the same eviction happens everywhere): here, from what was appended, once Redis acknowledged
+// it and the entries before it are applied; on the others, when they hear it. SMTP's 250 waits for
+// Redis's acknowledgement (addDurably). The API's writes (read flags, tags, deletes, uploads)
 // are synchronous in the store's interface: they are applied to this replica's view at once and
 // appended marked as applied, and the others apply them when they read them. While Redis cannot
 // take a write, every write throws StoreUnavailableError (SMTP 451 4.3.0, the API 503).
@@ -42,7 +43,7 @@ import { RedisLog, type LogEntry, type Origin } from './log.js';
 
 /**
  * After Redis acknowledged a message, SMTP waits at most this long for this replica's own view to
- * hold it too (the tail reads it back within a millisecond or two), so a client that fetches it
+ * hold it too (at once, unless entries before it are still to be heard), so a client that fetches it
  * from this replica on the 250 finds it. Past it the 250 goes anyway: the message is safe in Redis.
  */
 const OWN_APPLY_WAIT_MS = 2000;
