@@ -104,9 +104,9 @@ export async function million(run: RunConfig): Promise<ScenarioResult> {
 
 /**
  * First rows after navigation, and a jump of the scrollbar to 50%, 25%, 75% and the end of its
- * range, in Chromium. The list is a spacer of count × 68 px, and Chromium lays out at most about
- * 33.5 million px: past ~490,000 rows the spacer stops growing, so a jump is measured within the
- * range the scrollbar has, and how many rows that reaches is reported.
+ * range, in Chromium. Past MAX_LIST_PX the list's scrollbar is scaled onto the rows (the page says
+ * by how much in data-scroll-scale; ui/src/lib/list-scale.ts): the row a position shows is
+ * position × scale ÷ 68, and how many rows the scrollbar's end reaches is reported.
  */
 async function uiFigures(http: number, count: number): Promise<{ firstRows: { p50: number }; jump: { p50: number }; reachableRows: number; samples: { firstRows: number[]; jump: number[] } }> {
   const browser = await launchBrowser();
@@ -121,10 +121,11 @@ async function uiFigures(http: number, count: number): Promise<{ firstRows: { p5
       await page.waitForSelector(ROW, { state: 'visible', timeout: 60_000 });
       firstRows.push(performance.now() - t0);
       const list = page.getByTestId('message-list');
-      const range = await list.evaluate((el) => ({ scrollHeight: el.scrollHeight, clientHeight: el.clientHeight }));
-      reachableRows = Math.floor(range.scrollHeight / ROW_PX);
-      const top = Math.floor(fraction * (range.scrollHeight - range.clientHeight));
-      const index = Math.floor(top / ROW_PX);
+      const range = await list.evaluate((el) => ({ scrollHeight: el.scrollHeight, clientHeight: el.clientHeight, scale: Number(el.dataset.scrollScale ?? 1) }));
+      const scrollRange = range.scrollHeight - range.clientHeight;
+      reachableRows = Math.min(count, Math.floor((scrollRange * range.scale + range.clientHeight) / ROW_PX));
+      const top = Math.floor(fraction * scrollRange);
+      const index = Math.min(count - 1, Math.floor((top * range.scale) / ROW_PX));
       const t1 = performance.now();
       await list.evaluate((el, at) => {
         el.scrollTop = at;
