@@ -410,6 +410,9 @@ describe('when Redis is unreachable', () => {
     const refused: Reply = await client.data(message('during-stop'));
     assert.equal(refused.code, 451);
     assert.match(refused.text, /^4\.3\.0 /);
+    // Counted where an operator looks (the metrics answer from the replica, Redis or not).
+    const metrics = await (await fetch(`${a.httpUrl}/metrics`)).text();
+    assert.match(metrics, /^mailpen_messages_refused_total\{reason="store_unavailable"\} 1$/m);
 
     const patch = await json(`${a.httpUrl}/api/messages/${before}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"read":true}' });
     assert.equal(patch.status, 503);

@@ -38,7 +38,7 @@ export class Metrics {
       registers,
     });
     // Zero from the start, so a rate() over them works before the first refusal.
-    for (const reason of ['message_too_big', 'auth_failed'] as const) refused.inc({ reason }, 0);
+    for (const reason of ['message_too_big', 'auth_failed', 'too_many_inboxes', 'store_unavailable'] as const) refused.inc({ reason }, 0);
 
     this.#cleanup.push(
       store.subscribe((event) => {

@@ -42,7 +42,8 @@ export interface SmtpObserver {
   sessionOpened?(id: string): void;
   /** Also called for a connection refused before its session began (421 over MAILPEN_MAX_CONNECTIONS). */
   sessionClosed?(id: string): void;
-  refused?(reason: 'message_too_big' | 'auth_failed' | 'too_many_inboxes'): void;
+  /** store_unavailable: the 451 of a store that could not take the message (Redis down). */
+  refused?(reason: 'message_too_big' | 'auth_failed' | 'too_many_inboxes' | 'store_unavailable'): void;
 }
 
 /**
@@ -193,6 +194,7 @@ export async function startSmtp(
           },
           (err: unknown) => {
             log.warn({ err: (err as Error).message }, 'message refused for now: the store cannot take it');
+            observer.refused?.('store_unavailable');
             callback(smtpError(451, `Temporary failure: ${(err as Error).message}; try again later`));
           },
         );
