@@ -132,6 +132,40 @@ describe('several replicas on one Redis', () => {
     await waitFor('B no longer has it', async () => (await json(`${b.httpUrl}/api/messages/${id}`)).status === 404);
   });
 
+  test('every search form answers on each replica what one in-memory Mailpen answers for the same mail', async () => {
+    const db = nextDb++;
+    const [a, b] = [await replica(db), await replica(db)];
+    const single = await startTestServer();
+    servers.push(single);
+    const mail = [
+      'From: a@example.test\r\nTo: b@example.test\r\nSubject: plain\r\nX-Custom: yes\r\n\r\nThe quick brown fox jumps over the lazy dog.\r\n',
+      'From: a@example.test\r\nTo: b@example.test\r\nSubject: folded\r\n\r\nThe LAZY\r\n  dog, again.\r\n',
+      'From: a@example.test\r\nTo: b@example.test\r\nSubject: html\r\nMIME-Version: 1.0\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>a lazy=20dog in html</p>\r\n',
+      'From: a@example.test\r\nTo: b@example.test\r\nSubject: attached\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b2\r\n\r\n--b2\r\nContent-Type: text/plain\r\n\r\nsee file.\r\n--b2\r\nContent-Type: application/octet-stream; name=dog.bin\r\nContent-Disposition: attachment; filename=dog.bin\r\nContent-Transfer-Encoding: base64\r\n\r\nAAEC\r\n--b2--\r\n',
+    ];
+    for (const raw of mail) {
+      assert.equal((await sendRaw(a.smtpPort, Buffer.from(raw))).code, 250);
+      assert.equal((await sendRaw(single.smtpPort, Buffer.from(raw))).code, 250);
+    }
+    await waitFor('B has them all', async () => (await ids(b)).length === mail.length);
+    const subjects = async (server: TestServer, q: string): Promise<string[]> => {
+      const { status, body } = await json(`${server.httpUrl}/api/messages?q=${encodeURIComponent(q)}`);
+      assert.equal(status, 200, `${q}: ${JSON.stringify(body)}`);
+      assert.equal(body.total, body.messages.length);
+      return body.messages.map((m: { subject: string }) => m.subject).sort();
+    };
+    const queries = ['"lazy dog"', '-"lazy dog"', 'dog', '"dog,"', 'header:X-Custom', 'header:X-Custom:yes', 'header:X-Nothing', 'has:attachment', 'lazy OR file', '"."'];
+    for (const q of queries) {
+      const expected = await subjects(single, q);
+      assert.deepEqual(await subjects(a, q), expected, `A: ${q}`);
+      assert.deepEqual(await subjects(b, q), expected, `B: ${q}`);
+    }
+    // And the answers are the ones the language defines, not just equal.
+    assert.deepEqual(await subjects(b, '"lazy dog"'), ['folded', 'html', 'plain']);
+    assert.deepEqual(await subjects(b, 'has:attachment'), ['attached']);
+    assert.deepEqual(await subjects(b, 'header:X-Nothing'), []);
+  });
+
   test('the event stream is one sequence: a client that leaves replica A resumes on replica B by seq with exactly the changes it missed', async () => {
     const db = nextDb++;
     const [a, b, c] = [await replica(db), await replica(db), await replica(db)];

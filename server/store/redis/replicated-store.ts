@@ -426,6 +426,19 @@ export class ReplicatedStore implements MessageStore, SharedSettings {
   bodyCandidates(term: string): BodyCandidates | null {
     return this.#view.bodyCandidates(term);
   }
+  // The search shortcuts of the view (server/search/match.ts): without them every body is decoded.
+  plainText(message: StoredMessage, limit?: number): string | null {
+    return this.#view.plainText(message, limit);
+  }
+  hasAttachments(message: StoredMessage): boolean | null {
+    return this.#view.hasAttachments(message);
+  }
+  mayHaveHeader(message: StoredMessage, name: string): boolean {
+    return this.#view.mayHaveHeader(message, name);
+  }
+  indexBacklog(budgetMs: number): boolean {
+    return this.#view.indexBacklog(budgetMs);
+  }
   settled(): Promise<void> {
     return this.#view.settled();
   }
