@@ -3,7 +3,7 @@
 import type { MessageStore, StoredMessage } from '../store/store.js';
 import { compileSearch, type MessagePredicate } from '../search/match.js';
 import { QueryError } from '../search/query.js';
-import { sliceMatch } from '../search/sliced-match.js';
+import { sliceMatch, type SliceOptions } from '../search/sliced-match.js';
 import { HttpError } from './errors.js';
 
 export interface Selection {
@@ -30,10 +30,18 @@ export function selection(store: MessageStore, q: string | undefined, inbox: str
 export async function walkedSelection(store: MessageStore, q: string | undefined, inbox: string | undefined): Promise<Selection> {
   const sel = selection(store, q, inbox);
   if (!sel.match) return sel;
+  return { inbox, match: await walked(store, sel.match, { inbox }, 'q: ') };
+}
+
+/**
+ * sliceMatch() for a route: a search that would take too long becomes an HttpError 400 with the
+ * reason after `prefix` (each API's routes render it in their own error shape).
+ */
+export async function walked(store: MessageStore, match: MessagePredicate, options: SliceOptions, prefix: string): Promise<MessagePredicate> {
   try {
-    return { inbox, match: await sliceMatch(store, sel.match, { inbox }) };
+    return await sliceMatch(store, match, options);
   } catch (err) {
-    if (err instanceof QueryError) throw new HttpError(400, `q: ${err.message}`);
+    if (err instanceof QueryError) throw new HttpError(400, `${prefix}${err.message}`);
     throw err;
   }
 }

@@ -29,6 +29,8 @@ const CLOCK_EVERY = 16;
 
 export interface SliceOptions {
   inbox?: string | undefined;
+  /** Only messages after this seq are walked (GET /api/wait looks at those after its point); 0: all. */
+  afterSeq?: number;
   sliceMs?: number;
   budgetMs?: number;
 }
@@ -36,16 +38,17 @@ export interface SliceOptions {
 /**
  * Evaluates `match` on every stored message (of `inbox`), in slices, and answers with a predicate
  * that gives the same answers from what was found; a message added meanwhile is matched itself.
+ * With `afterSeq`, the predicate is for messages after it only (asked about an older one, it may say false).
  * Throws QueryError when the walk would take more than the budget.
  */
 export async function sliceMatch(store: Pick<MessageStore, 'since' | 'nextSeq' | 'indexBacklog'>, match: MessagePredicate, options: SliceOptions = {}): Promise<MessagePredicate> {
-  const { inbox, sliceMs = SEARCH_SLICE_MS, budgetMs = SEARCH_BUDGET_MS } = options;
+  const { inbox, afterSeq = 0, sliceMs = SEARCH_SLICE_MS, budgetMs = SEARCH_BUDGET_MS } = options;
   // Messages the background has not indexed yet are indexed first, in slices too: reading their
   // bodies instead costs about as much (a scan is most of indexing) and leaves the backlog. Not
   // counted against the budget: the query is not what makes it slow.
   while (store.indexBacklog?.(sliceMs) === false) await nextTurn();
   const end = store.nextSeq();
-  const messages = store.since(0);
+  const messages = store.since(afterSeq);
   if (messages.length === 0) return match;
   const found = new SeqSet(messages[0]!.seq, end);
   let spent = 0;

@@ -5,7 +5,7 @@ import type { App, AppDeps } from '../app.js';
 import type { MessageStore, StoredMessage } from '../../store/store.js';
 import { ErrorRef, WaitQuery, WaitResponse, type WaitResponseWire } from '../schemas.js';
 import { HttpError, errorBody } from '../errors.js';
-import { selection } from '../selection.js';
+import { selection, walked } from '../selection.js';
 import { parseInstant, QueryError } from '../../search/query.js';
 import type { Waiters } from '../waiters.js';
 import type { MessageParser } from '../../mail/parse.js';
@@ -44,6 +44,18 @@ function isAfter(point: Point, m: StoredMessage): boolean {
   return 'seq' in point ? m.seq > point.seq : m.receivedAt >= point.time;
 }
 
+/** The seq every stored message after the point comes after; undefined when there is none. */
+function firstSeqAfter(store: MessageStore, point: Point, inbox: string | undefined): number | undefined {
+  if ('seq' in point) return store.nextSeq() - 1 > point.seq ? point.seq : undefined;
+  let oldest: number | undefined;
+  store.forEachNewest((m) => {
+    if (!isAfter(point, m)) return false;
+    oldest = m.seq;
+    return true;
+  }, inbox);
+  return oldest === undefined ? undefined : oldest - 1;
+}
+
 export async function waitRoutes(app: App, { store, parser, waiters }: AppDeps & { waiters: Waiters }): Promise<void> {
   app.get(
     '/wait',
@@ -59,6 +71,11 @@ export async function waitRoutes(app: App, { store, parser, waiters }: AppDeps &
       const { q, inbox, after, timeout, include } = request.query;
       const sel = selection(store, q, inbox);
       const point = resolvePoint(store, after);
+      // Messages already there after the point are searched in slices first (server/search/
+      // sliced-match.ts), so a slow query over many of them lets SMTP and other requests in; one
+      // that would take too long is refused with 400. None there (the usual "from now"): no walk.
+      const afterSeq = firstSeqAfter(store, point, sel.inbox);
+      if (sel.match && afterSeq !== undefined) sel.match = await walked(store, sel.match, { inbox: sel.inbox, afterSeq }, 'q: ');
       const accepts = (m: StoredMessage): boolean =>
         isAfter(point, m) && (sel.inbox === undefined || m.inbox === sel.inbox) && (sel.match === undefined || sel.match(m));
 

@@ -11,6 +11,7 @@ import type { UpgradeTarget } from '../../upgrade-gate.js';
 import type { Refusal } from '../../security.js';
 import type { Logger } from '../../../log.js';
 import { HttpError } from '../../errors.js';
+import { walked } from '../../selection.js';
 import { ErrorRef } from '../../schemas.js';
 import { Broadcast } from '../broadcast.js';
 import { mailhogMessage } from './shapes.js';
@@ -108,7 +109,9 @@ export async function mailhogRoutes(app: App, { store }: AppDeps): Promise<void>
         response: { 200: MessagesJson, 400: ErrorRef },
       },
     },
-    async (request) => answer(store, mailhogMatch(request.query.kind, request.query.query), request.query),
+    // Walked in slices first (server/search/sliced-match.ts): a slow search lets SMTP and other
+    // requests in, and one that would take too long is a 400 with the reason, as a bad kind is.
+    async (request) => answer(store, await walked(store, mailhogMatch(request.query.kind, request.query.query), {}, 'search: '), request.query),
   );
 
   app.get(

@@ -12,6 +12,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { App, AppDeps } from '../../app.js';
 import type { MessageStore, StoredMessage } from '../../../store/store.js';
 import { HttpError } from '../../errors.js';
+import { walked } from '../../selection.js';
 import { QueryError } from '../../../search/query.js';
 import type { MessagePredicate } from '../../../search/match.js';
 import { compileMailpitSearch } from './search.js';
@@ -54,6 +55,15 @@ function search(store: MessageStore, query: string, tz: string | undefined): Mes
     if (err instanceof QueryError) throw new HttpError(400, `invalid search: ${err.message}`);
     throw err;
   }
+}
+
+/**
+ * search(), already run over every stored message in slices (server/search/sliced-match.ts), so
+ * that walking the store with it is quick and a slow search lets SMTP and other requests in; one
+ * that would take too long is refused with 400 and the reason as plain text, as a bad one is.
+ */
+async function walkedSearch(store: MessageStore, query: string, tz: string | undefined): Promise<MessagePredicate> {
+  return walked(store, search(store, query, tz), {}, 'search: ');
 }
 
 /** Every tag in use, sorted as Mailpit sorts them. */
@@ -195,7 +205,7 @@ export async function mailpitRoutes(app: App, deps: AppDeps & { checks: MessageC
       let targets: string[];
       if (ids.length > 0) targets = ids;
       else {
-        const match = body.Search !== undefined && body.Search.trim() !== '' ? search(store, body.Search, request.query.tz) : undefined;
+        const match = body.Search !== undefined && body.Search.trim() !== '' ? await walkedSearch(store, body.Search, request.query.tz) : undefined;
         targets = [];
         store.forEachNewest((m) => {
           if (m.read !== read && (!match || match(m))) targets.push(m.id);
@@ -239,7 +249,7 @@ export async function mailpitRoutes(app: App, deps: AppDeps & { checks: MessageC
         response: { 200: S.MessagesSummary, 400: S.PlainError },
       },
     },
-    async (request) => list(search(store, request.query.query, request.query.tz), request.query),
+    async (request) => list(await walkedSearch(store, request.query.query, request.query.tz), request.query),
   );
 
   app.delete(
@@ -253,7 +263,7 @@ export async function mailpitRoutes(app: App, deps: AppDeps & { checks: MessageC
       },
     },
     async (request, reply) => {
-      const match = search(store, request.query.query, request.query.tz);
+      const match = await walkedSearch(store, request.query.query, request.query.tz);
       const ids: string[] = [];
       store.forEachNewest((m) => {
         if (match(m)) ids.push(m.id);
