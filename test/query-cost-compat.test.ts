@@ -25,25 +25,32 @@ describe('query cost, compatibility routes', () => {
       const whole = local.store.list({ match: compileMailpitSearch(query, undefined, local.store), limit: 50 }).total;
       const inOnePiece = performance.now() - t0;
       // Through the route, timers ticking meanwhile.
-      let last = performance.now();
-      let longestGap = 0;
+      // A pause that is not the search's (a full GC, the machine's other work) can make one gap long:
+      // the walk in one piece fails every attempt, a sliced one at most by chance, so up to three tries.
+      let longestGap = Infinity;
       let ticks = 0;
-      const timer = setInterval(() => {
-        const now = performance.now();
-        longestGap = Math.max(longestGap, now - last);
-        last = now;
-        ticks++;
-      }, 1);
-      const t1 = performance.now();
-      const res = await local.app.inject({ url: `/api/v1/search?limit=50&query=${encodeURIComponent(query)}` });
-      const sliced = performance.now() - t1;
-      clearInterval(timer);
-      assert.equal(res.statusCode, 200);
-      const body = JSON.parse(res.body) as { messages_count: number; count: number };
-      assert.equal(body.messages_count, whole);
-      assert.equal(body.count, 50);
-      assert.equal(whole, 9000);
-      console.log(`# Mailpit search: ${inOnePiece.toFixed(1)} ms in one piece; sliced ${sliced.toFixed(1)} ms, longest timer gap ${longestGap.toFixed(1)} ms, ${ticks} ticks`);
+      let sliced = 0;
+      for (let attempt = 0; attempt < 3 && !(longestGap * 4 < inOnePiece && ticks >= 4); attempt++) {
+        let last = performance.now();
+        longestGap = 0;
+        ticks = 0;
+        const timer = setInterval(() => {
+          const now = performance.now();
+          longestGap = Math.max(longestGap, now - last);
+          last = now;
+          ticks++;
+        }, 1);
+        const t1 = performance.now();
+        const res = await local.app.inject({ url: `/api/v1/search?limit=50&query=${encodeURIComponent(query)}` });
+        sliced = performance.now() - t1;
+        clearInterval(timer);
+        assert.equal(res.statusCode, 200);
+        const body = JSON.parse(res.body) as { messages_count: number; count: number };
+        assert.equal(body.messages_count, whole);
+        assert.equal(body.count, 50);
+        assert.equal(whole, 9000);
+        console.log(`# Mailpit search: ${inOnePiece.toFixed(1)} ms in one piece; sliced ${sliced.toFixed(1)} ms, longest timer gap ${longestGap.toFixed(1)} ms, ${ticks} ticks`);
+      }
       assert.ok(longestGap * 4 < inOnePiece, `longest gap ${longestGap.toFixed(1)} ms while sliced; ${inOnePiece.toFixed(1)} ms in one piece`);
       assert.ok(ticks >= 4, `${ticks} ticks during ${sliced.toFixed(1)} ms`);
     } finally {

@@ -98,23 +98,30 @@ describe('query cost', () => {
       const whole = local.store.list({ match: compileSearch(q, local.store), limit: 50 }).total;
       const inOnePiece = performance.now() - t0;
       // Through the API, timers ticking meanwhile.
-      let last = performance.now();
-      let longestGap = 0;
+      // A pause that is not the search's (a full GC, the machine's other work) can make one gap long:
+      // the walk in one piece fails every attempt, a sliced one at most by chance, so up to three tries.
+      let longestGap = Infinity;
       let ticks = 0;
-      const timer = setInterval(() => {
-        const now = performance.now();
-        longestGap = Math.max(longestGap, now - last);
-        last = now;
-        ticks++;
-      }, 1);
-      const t1 = performance.now();
-      const res = await local.app.inject({ url: `/api/messages?limit=50&q=${encodeURIComponent(q)}` });
-      const sliced = performance.now() - t1;
-      clearInterval(timer);
-      assert.equal(res.statusCode, 200);
-      assert.equal(JSON.parse(res.body).total, whole);
-      assert.equal(whole, 9000);
-      // Measured: the walk in one piece 250-600 ms; the longest gap between ticks while sliced 6-12 ms.
+      let sliced = 0;
+      for (let attempt = 0; attempt < 3 && !(longestGap * 4 < inOnePiece && ticks >= 4); attempt++) {
+        let last = performance.now();
+        longestGap = 0;
+        ticks = 0;
+        const timer = setInterval(() => {
+          const now = performance.now();
+          longestGap = Math.max(longestGap, now - last);
+          last = now;
+          ticks++;
+        }, 1);
+        const t1 = performance.now();
+        const res = await local.app.inject({ url: `/api/messages?limit=50&q=${encodeURIComponent(q)}` });
+        sliced = performance.now() - t1;
+        clearInterval(timer);
+        assert.equal(res.statusCode, 200);
+        assert.equal(JSON.parse(res.body).total, whole);
+        assert.equal(whole, 9000);
+        // Measured: the walk in one piece 250-600 ms; the longest gap between ticks while sliced 6-12 ms.
+      }
       assert.ok(longestGap * 4 < inOnePiece, `longest gap ${longestGap.toFixed(1)} ms while sliced; ${inOnePiece.toFixed(1)} ms in one piece`);
       assert.ok(ticks >= 4, `${ticks} ticks during ${sliced.toFixed(1)} ms`);
     } finally {
