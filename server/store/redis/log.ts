@@ -133,12 +133,12 @@ export interface Origin {
  * added message as they are. Sixteen small fields cost as much again in socket writes (profile of
  * an ingest: ioredis writes each argument of a command on its own).
  */
-function encode(entry: LogEntry, origin: Origin): Array<string | Buffer> {
+function encode(entry: LogEntry, origin: Origin): { m: string; raw: Buffer | '' } {
   if (entry.op === 'add') {
     const { raw, ...meta } = entry;
-    return ['m', JSON.stringify({ ...meta, origin }), 'raw', raw];
+    return { m: JSON.stringify({ ...meta, origin }), raw };
   }
-  return ['m', JSON.stringify({ ...entry, origin })];
+  return { m: JSON.stringify({ ...entry, origin }), raw: '' };
 }
 
 const OPS = new Set(['add', 'read', 'tags', 'delete', 'clear', 'setting']);
@@ -190,9 +190,7 @@ const MAX_BATCH = 256;
 export class RedisLog {
   readonly #writer: Redis;
   readonly #reader: Redis;
-  /** The id of the last entry applied; the next read starts after it. */
-  #lastId = '0-0';
-  /** Its number (0 before the first). */
+  /** The number of the last entry applied (0 before the first); the next read starts after its id, `n-0`. */
   #last = 0;
   /** This log's name (EPOCH_KEY), known from the first connection on. */
   #epoch: string | null = null;
@@ -260,11 +258,11 @@ export class RedisLog {
    */
   append(entry: LogEntry, origin: Origin): Promise<number> {
     if (this.#epoch === null) return Promise.reject(new Error('the epoch is known once connected'));
-    const [, meta, , raw] = encode(entry, origin);
-    const setting = entry.op === 'setting' ? [entry.name, JSON.stringify(entry.value)] : ['', ''];
+    const { m, raw } = encode(entry, origin);
+    const [name, value] = entry.op === 'setting' ? [entry.name, JSON.stringify(entry.value)] : ['', ''];
     return new Promise((resolve, reject) => {
       const batch = this.#batch;
-      batch.push({ entry, origin, args: [setting[0]!, setting[1]!, meta!, raw ?? ''], resolve, reject });
+      batch.push({ entry, origin, args: [name, value, m, raw], resolve, reject });
       if (batch.length === 1) setImmediate(() => this.#flush(batch));
       else if (batch.length >= MAX_BATCH) this.#flush(batch);
     });
@@ -410,7 +408,7 @@ export class RedisLog {
         this.#tailProblem = null;
         backoff = 50;
         if (read) {
-          const reply = (await this.#writer.xreadBuffer('COUNT', READ_BATCH, 'STREAMS', LOG_KEY, this.#lastId)) as unknown as StreamReply;
+          const reply = (await this.#writer.xreadBuffer('COUNT', READ_BATCH, 'STREAMS', LOG_KEY, `${this.#last}-0`)) as unknown as StreamReply;
           const items = reply?.[0]?.[1] ?? [];
           for (const [id, fields] of items) if (!this.#take(events, entryNumber(id.toString('latin1')), fields)) break;
           if (items.length > 0) events.applied();
@@ -471,7 +469,6 @@ export class RedisLog {
       this.#broken = `entries ${this.#last + 1} to ${n - 1} of the shared log were trimmed before this replica read them; restart this replica`;
       return false;
     }
-    this.#lastId = `${n}-0`;
     this.#last = n;
     const own = this.#own.get(n);
     const decoded = own ?? decode(fields);
@@ -486,7 +483,6 @@ export class RedisLog {
     for (let own = this.#own.get(this.#last + 1); own !== undefined; own = this.#own.get(this.#last + 1)) {
       const n = this.#last + 1;
       this.#own.delete(n);
-      this.#lastId = `${n}-0`;
       this.#last = n;
       events.apply(own.entry, own.origin, n);
     }
