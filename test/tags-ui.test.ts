@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import nodemailer from 'nodemailer';
 import { startTestServer, type TestServer } from './helpers/server.js';
-import { launchBrowser, type TestBrowser } from './helpers/browser.js';
+import { collectPageProblems, launchBrowser, type TestBrowser } from './helpers/browser.js';
 
 describe('tags in the UI', () => {
   let server: TestServer;
@@ -19,10 +19,7 @@ describe('tags in the UI', () => {
     server = await startTestServer();
     chromium = await launchBrowser();
     page = await chromium.context.newPage();
-    page.on('pageerror', (err) => pageProblems.push(`uncaught: ${err.message}`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') pageProblems.push(msg.text());
-    });
+    collectPageProblems(page, pageProblems);
     await page.goto(server.httpUrl);
     await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
   });

@@ -7,7 +7,7 @@ import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startTestServer, type TestServer } from './helpers/server.js';
-import { launchBrowser, type TestBrowser } from './helpers/browser.js';
+import { collectPageProblems, launchBrowser, type TestBrowser } from './helpers/browser.js';
 import { MAX_LIST_PX } from '../ui/src/lib/list-scale.js';
 
 const COUNT = 250_000;
@@ -60,10 +60,7 @@ describe('the inbox UI with more rows than a browser lays out', () => {
     }
     chromium = await launchBrowser();
     page = await chromium.context.newPage();
-    page.on('pageerror', (err) => pageProblems.push(`uncaught: ${err.message}`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') pageProblems.push(msg.text());
-    });
+    collectPageProblems(page, pageProblems);
     await page.goto(server.httpUrl);
     await page.getByTestId('list-count').filter({ hasText: /^\s*250,000 messages/ }).waitFor({ timeout: 60_000 });
   });

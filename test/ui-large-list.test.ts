@@ -6,7 +6,7 @@ import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startTestServer, type TestServer } from './helpers/server.js';
-import { launchBrowser, type TestBrowser } from './helpers/browser.js';
+import { collectPageProblems, launchBrowser, type TestBrowser } from './helpers/browser.js';
 
 const COUNT = 20_000;
 /** The list's row height (MessageList.svelte). */
@@ -89,10 +89,7 @@ describe('the inbox UI with 20,000 messages', () => {
     for (let n = 0; n < COUNT; n++) store(subjectOf(n));
     chromium = await launchBrowser();
     page = await chromium.context.newPage();
-    page.on('pageerror', (err) => pageProblems.push(`uncaught: ${err.message}`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') pageProblems.push(msg.text());
-    });
+    collectPageProblems(page, pageProblems);
     page.on('request', (r) => {
       const url = new URL(r.url());
       if (url.pathname === '/api/messages') listRequests.push(url.search);

@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -43,4 +43,16 @@ export async function launchBrowser(viewport = { width: 1280, height: 800 }, opt
       await rm(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * What went wrong inside a page: each uncaught error ("uncaught: <message>") and each console error,
+ * pushed onto `into` as it happens. A test asserts the list empty, or splices it to see what is new.
+ */
+export function collectPageProblems(page: Page, into: string[] = []): string[] {
+  page.on('pageerror', (err) => into.push(`uncaught: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') into.push(msg.text());
+  });
+  return into;
 }
