@@ -4,7 +4,7 @@
 import diagnostics from 'node:diagnostics_channel';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MessageStore } from '../store/store.js';
-import type { SmtpObserver } from '../smtp/server.js';
+import { REFUSAL_REASONS, type SmtpObserver } from '../smtp/server.js';
 import { PARSE_CHANNEL } from '../mail/parse.js';
 import type { WebhookStats } from './webhooks.js';
 
@@ -38,7 +38,7 @@ export class Metrics {
       registers,
     });
     // Zero from the start, so a rate() over them works before the first refusal.
-    for (const reason of ['message_too_big', 'auth_failed', 'too_many_inboxes', 'store_unavailable'] as const) refused.inc({ reason }, 0);
+    for (const reason of REFUSAL_REASONS) refused.inc({ reason }, 0);
 
     this.#cleanup.push(
       store.subscribe((event) => {

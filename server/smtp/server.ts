@@ -43,8 +43,12 @@ export interface SmtpObserver {
   /** Also called for a connection refused before its session began (421 over MAILPEN_MAX_CONNECTIONS). */
   sessionClosed?(id: string): void;
   /** store_unavailable: the 451 of a store that could not take the message (Redis down). */
-  refused?(reason: 'message_too_big' | 'auth_failed' | 'too_many_inboxes' | 'store_unavailable'): void;
+  refused?(reason: RefusalReason): void;
 }
+
+/** Every reason an SMTP transaction is refused for (metrics starts each at zero). */
+export const REFUSAL_REASONS = ['message_too_big', 'auth_failed', 'too_many_inboxes', 'store_unavailable'] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /**
  * `router` decides each message's inboxes; server/main.ts shares one with the API (GET/PUT
