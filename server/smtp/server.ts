@@ -188,14 +188,16 @@ export async function startSmtp(
         observer.refused?.('too_many_inboxes');
         return callback(smtpError(452, full));
       }
+      // Sent only once the message is in the store, so a client can fetch it on the 250.
+      const accepted = (ids: string[]): void => {
+        receipts.received({ id: ids[0]!, inbox: inboxes[0]!, ...(inboxes.length > 1 ? { ids, inboxes } : {}), from: envelope.mailFrom, to: envelope.rcptTo, size: length });
+        callback(null, `Message queued as ${ids.join(' ')}`);
+      };
       if (store.addDurably) {
         // A store that writes elsewhere first (Redis): the 250 only once it has acknowledged the
         // message; while it cannot, 451 4.3.0 and the session goes on, so the client can retry.
         store.addDurably({ raw, envelope }, inboxes).then(
-          (ids) => {
-            receipts.received({ id: ids[0]!, inbox: inboxes[0]!, ...(inboxes.length > 1 ? { ids, inboxes } : {}), from: envelope.mailFrom, to: envelope.rcptTo, size: length });
-            callback(null, `Message queued as ${ids.join(' ')}`);
-          },
+          accepted,
           (err: unknown) => {
             log.warn({ err: (err as Error).message }, 'message refused for now: the store cannot take it');
             observer.refused?.('store_unavailable');
@@ -209,9 +211,7 @@ export async function startSmtp(
       const first = store.add({ raw, inbox: inboxes[0]!, envelope });
       const ids = [first.id];
       for (const inbox of inboxes.slice(1)) ids.push(store.add({ raw: first.raw, inbox, envelope }).id);
-      receipts.received({ id: first.id, inbox: first.inbox, ...(inboxes.length > 1 ? { ids, inboxes } : {}), from: envelope.mailFrom, to: envelope.rcptTo, size: length });
-      // Sent only now that the message is in the store, so a client can fetch it on the 250.
-      callback(null, `Message queued as ${ids.join(' ')}`);
+      accepted(ids);
     });
   }
 
