@@ -30,6 +30,7 @@ import type {
   MessageRef,
   MessageStore,
   SearchFields,
+  StoreEvent,
   StoreHealth,
   StoreLimits,
   StoreListener,
@@ -38,7 +39,6 @@ import type {
 import type { IncomingMessage, MessageSummary } from '../types.js';
 import type { BodyScan } from '../../mail/scan.js';
 import { StoreUnavailableError } from '../unavailable.js';
-import type { StoreEvent } from '../store.js';
 import { RedisLog, type LogEntry, type Origin } from './log.js';
 
 /**
@@ -60,6 +60,11 @@ const EVENTS_PER_ENTRY = 10_000;
 const HEARTBEAT_MS = 1000;
 /** Trims at most this often: one XTRIM drops a run of entries as cheaply as one. */
 const TRIM_EVERY_MS = 200;
+
+/** An event that takes messages out of the store: the replica whose write made it trims the log. */
+function removes(e: StoreEvent): boolean {
+  return e.type === 'deleted' || e.type === 'evicted' || e.type === 'cleared';
+}
 
 /**
  * Settings every replica follows (fault rules, routing), shared through the same log: `share`
@@ -189,7 +194,7 @@ export class ReplicatedStore implements MessageStore, SharedSettings {
       this.#capture.push(e);
       return;
     }
-    if (this.#applyingOwn && (e.type === 'deleted' || e.type === 'evicted' || e.type === 'cleared')) this.#removedHere = true;
+    if (this.#applyingOwn && removes(e)) this.#removedHere = true;
     this.#emit(e);
   }
 
@@ -286,7 +291,7 @@ export class ReplicatedStore implements MessageStore, SharedSettings {
       if (held !== undefined) {
         this.#held.delete(origin.write!);
         for (const e of held) {
-          if (e.type === 'deleted' || e.type === 'evicted' || e.type === 'cleared') this.#removedHere = true;
+          if (removes(e)) this.#removedHere = true;
           this.#emit(e);
         }
       }
