@@ -104,8 +104,14 @@ export class FaultRules {
   replace(input: unknown, where = 'rules'): RuleView[] {
     const specs = validateRules(input, where);
     for (const s of specs) this.#checkDelay(s, where);
-    this.#commit(specs.map((s) => this.#make(s, new Set(specs.map((x) => x.id).filter((id): id is string => id !== null)))));
+    this.#commit(this.#build(specs));
     return this.list();
+  }
+
+  /** A whole set of rules: the ones without an id get one that none of the set names. */
+  #build(specs: RuleSpec[]): Rule[] {
+    const taken = new Set(specs.map((x) => x.id).filter((id): id is string => id !== null));
+    return specs.map((s) => this.#make(s, taken));
   }
 
   /**
@@ -116,9 +122,7 @@ export class FaultRules {
   adopt(input: unknown): void {
     const specs = validateRules(input, 'shared rules');
     const before = new Map(this.#rules.map((r) => [r.id, r]));
-    const taken = new Set(specs.map((x) => x.id).filter((id): id is string => id !== null));
-    this.#rules = specs.map((s) => {
-      const rule = this.#make(s, taken);
+    this.#rules = this.#build(specs).map((rule) => {
       const same = before.get(rule.id);
       return same && JSON.stringify(inputOf(same)) === JSON.stringify(inputOf(rule)) ? same : rule;
     });
