@@ -7,7 +7,8 @@ import type Mail from 'nodemailer/lib/mailer/index.js';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { App, AppDeps } from '../app.js';
 import type { Address, Envelope } from '../../store/types.js';
-import type { StoredMessage } from '../../store/store.js';
+import { storeMessage } from '../../store/store.js';
+import { StoreUnavailableError } from '../../store/unavailable.js';
 import { inboxRefusal } from '../../store/inbox-name.js';
 import { parseAddresses } from '../../mail/headers.js';
 
@@ -146,8 +147,14 @@ export class Capture {
     return { raw, mailFrom: mail.from.address, rcptTo };
   }
 
-  /** Stores `message.raw` byte for byte (SES raw and Mailgun MIME uploads too): the API is recorded in the envelope only. */
-  store(message: BuiltMessage, inbox: string, key: string, request: FastifyRequest): StoredMessage {
+  /**
+   * Stores `message.raw` byte for byte (SES raw and Mailgun MIME uploads too): the API is recorded in
+   * the envelope only. Resolves with its id once the store has it: on a store shared through Redis,
+   * once the log has ordered it (so every replica evicts alike); rejects with StoreUnavailableError
+   * (the provider's error shape, 503) when Redis cannot take it. The messages of one request are
+   * handed over in one turn (call this for each, then await them all): one write to the log.
+   */
+  async store(message: BuiltMessage, inbox: string, key: string, request: FastifyRequest): Promise<string> {
     this.checkSize(message.raw.length);
     const envelope: Envelope = {
       mailFrom: message.mailFrom,
@@ -158,7 +165,8 @@ export class Capture {
       tls: request.protocol === 'https',
       via: this.via,
     };
-    return this.deps.store.add({ raw: message.raw, inbox, envelope });
+    const [id] = await storeMessage(this.deps.store, { raw: message.raw, envelope }, [inbox]);
+    return id!;
   }
 
   /** The provider's limit or Mailpen's, whichever is lower (0: Mailpen's is off). */
@@ -190,6 +198,8 @@ export function answerErrorsAs(app: App, format: ErrorFormat, notEmulated: strin
   };
   app.setErrorHandler((error: FastifyError | ApiRejection, request, reply) => {
     if (error instanceof ApiRejection) return send(reply, error);
+    // The store (Redis) cannot take the message now: a 503 with the reason, so the SDK can retry.
+    if (error instanceof StoreUnavailableError) return send(reply, new ApiRejection(503, error.message));
     const status = error.statusCode ?? 500;
     if (status >= 500) {
       request.log.error({ err: error, url: request.url }, 'provider API request failed');

@@ -149,7 +149,7 @@ export async function mailgunRoutes(app: App, deps: AppDeps): Promise<void> {
       const { key, inbox } = keyInbox(request);
       const mails = await mailsOf(await readForm(request), capture.recipientLimit(MAX_RECIPIENTS));
       const built = await Promise.all(mails.map(async (mail) => checkSize(await capture.build(mail))));
-      const ids = built.map((message) => capture.store(message, inbox, key, request).id);
+      const ids = await Promise.all(built.map((message) => capture.store(message, inbox, key, request)));
       return answer(request.params.domain, ids[0]!);
     },
   );
@@ -169,7 +169,7 @@ export async function mailgunRoutes(app: App, deps: AppDeps): Promise<void> {
       const { fields } = readHeaderBlock(raw);
       const from = parseAddresses(fields.find((f) => f.key === 'from')?.value)[0]?.address ?? '';
       const message = checkSize({ raw, mailFrom: from, rcptTo: [...new Set(to.map((a) => a.address))] });
-      return answer(request.params.domain, capture.store(message, inbox, key, request).id);
+      return answer(request.params.domain, await capture.store(message, inbox, key, request));
     },
   );
 }

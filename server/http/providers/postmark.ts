@@ -111,8 +111,7 @@ export async function postmarkRoutes(app: App, deps: AppDeps): Promise<void> {
     app.post(path, { ...options, schema: { summary: `Postmark ${path}`, tags: ['provider APIs'] } }, async (request) => {
       const { key, inbox } = keyInbox(request);
       const mail = mailOf(request.body, templated, capture.recipientLimit(MAX_RECIPIENTS));
-      const stored = capture.store(await build(mail), inbox, key, request);
-      return answer(mail, stored.id);
+      return answer(mail, await capture.store(await build(mail), inbox, key, request));
     });
   }
 
@@ -121,17 +120,19 @@ export async function postmarkRoutes(app: App, deps: AppDeps): Promise<void> {
     const { key, inbox } = keyInbox(request);
     if (!Array.isArray(messages)) throw invalid(templated ? "'Messages' must be an array." : 'The request body must be a JSON array of messages.');
     if (messages.length > MAX_BATCH) throw invalid(`A batch holds at most ${MAX_BATCH} messages; this one has ${messages.length}.`);
-    const results: Json[] = [];
+    const built: Array<{ mail: OutgoingMail; message: BuiltMessage } | { refused: Json }> = [];
     for (const body of messages) {
       try {
         const mail = mailOf(body, templated, capture.recipientLimit(MAX_RECIPIENTS));
-        results.push(answer(mail, capture.store(await build(mail), inbox, key, request).id));
+        built.push({ mail, message: await build(mail) });
       } catch (error) {
         if (!(error instanceof ApiRejection)) throw error;
-        results.push({ ErrorCode: error.code === '' ? INVALID_EMAIL_REQUEST : error.code, Message: error.message });
+        built.push({ refused: { ErrorCode: error.code === '' ? INVALID_EMAIL_REQUEST : error.code, Message: error.message } });
       }
     }
-    return results;
+    // Every message built before any is stored; then all handed to the store in one turn (one
+    // write to a shared store's log). A store that cannot take them fails the request: 503.
+    return Promise.all(built.map((b) => ('refused' in b ? b.refused : capture.store(b.message, inbox, key, request).then((id) => answer(b.mail, id)))));
   };
   app.post('/email/batch', { ...options, schema: { summary: 'Postmark /email/batch', tags: ['provider APIs'] } }, async (request) => batch(request, request.body, false));
   app.post('/email/batchWithTemplates', { ...options, schema: { summary: 'Postmark /email/batchWithTemplates', tags: ['provider APIs'] } }, async (request) =>

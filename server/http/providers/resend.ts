@@ -125,7 +125,7 @@ export async function resendRoutes(app: App, deps: AppDeps): Promise<void> {
     const limit = capture.recipientLimit(Number.MAX_SAFE_INTEGER);
     const recipients = new Set([...mail.to, ...mail.cc, ...mail.bcc].map((a) => a.address)).size;
     if (recipients > limit) throw rejection(422, 'validation_error', `Too many recipients: ${recipients}; the limit is ${limit} (MAILPEN_MAX_RECIPIENTS).`);
-    return { id: capture.store(await build(mail), inbox, key, request).id };
+    return { id: await capture.store(await build(mail), inbox, key, request) };
   });
 
   // Strict validation (the default) refuses the whole batch for one bad email; permissive stores
@@ -150,7 +150,7 @@ export async function resendRoutes(app: App, deps: AppDeps): Promise<void> {
         built.push(null);
       }
     }
-    const data = built.flatMap((message) => (message === null ? [] : [{ id: capture.store(message, inbox, key, request).id }]));
+    const data = await Promise.all(built.flatMap((message) => (message === null ? [] : [capture.store(message, inbox, key, request).then((id) => ({ id }))])));
     return permissive ? { data, errors } : { data };
   });
 }

@@ -197,7 +197,7 @@ export async function sendgridRoutes(app: App, deps: AppDeps): Promise<void> {
       // Sandbox mode: SendGrid validates and answers 200 without sending; so does Mailpen, storing nothing.
       if (isObject(settings.sandbox_mode) && settings.sandbox_mode.enable === true) return reply.code(200).send();
       const built = await Promise.all(mails.map((mail) => capture.build(mail)));
-      const ids = built.map((message) => capture.store(message, inbox, key, request).id);
+      const ids = await Promise.all(built.map((message) => capture.store(message, inbox, key, request)));
       // One X-Message-Id per request, as SendGrid gives: the Mailpen id of the first message.
       return reply.code(202).header('x-message-id', ids[0]!).send();
     },

@@ -96,7 +96,7 @@ export async function sesRoutes(app: App, deps: AppDeps): Promise<void> {
       // Too large is SES's MessageRejected (400), as it says; fastify's own errors get an SES name.
       const status = r.statusCode === 413 ? 400 : r.statusCode;
       const name = typeof r.code === 'string' && r.code !== '' ? r.code
-        : r.statusCode === 413 ? 'MessageRejected' : status === 403 ? 'UnrecognizedClientException' : status === 501 ? 'NotImplemented' : status >= 500 ? 'InternalFailure' : 'BadRequestException';
+        : r.statusCode === 413 ? 'MessageRejected' : status === 403 ? 'UnrecognizedClientException' : status === 501 ? 'NotImplemented' : status === 503 ? 'ServiceUnavailable' : status >= 500 ? 'InternalFailure' : 'BadRequestException';
       const requestId = randomUUID();
       // SES v2 is REST-JSON under /v2/; everything else here is v1's query protocol, answered in XML.
       if (!request.url.startsWith('/ses/v2/')) {
@@ -135,7 +135,7 @@ export async function sesRoutes(app: App, deps: AppDeps): Promise<void> {
       const bytes = decodeBase64(raw.Data, 'Content.Raw.Data', true);
       const envelope = rawEnvelope(bytes, text(body.FromEmailAddress), [...to, ...cc, ...bcc]);
       checkRecipients(envelope.rcptTo.length, true, limit);
-      return { MessageId: capture.store(size({ raw: bytes, ...envelope }), inbox, key, request).id };
+      return { MessageId: await capture.store(size({ raw: bytes, ...envelope }), inbox, key, request) };
     }
     checkRecipients(to.length + cc.length + bcc.length, true, limit);
     const from = addressesOf(text(body.FromEmailAddress));
@@ -161,7 +161,7 @@ export async function sesRoutes(app: App, deps: AppDeps): Promise<void> {
     } else {
       throw badRequest(true, 'Content needs Simple, Raw or Template');
     }
-    return { MessageId: capture.store(size(await capture.build(mail)), inbox, key, request).id };
+    return { MessageId: await capture.store(size(await capture.build(mail)), inbox, key, request) };
   });
 
   // SES v1, the query protocol: one path, the operation in Action.
@@ -204,7 +204,7 @@ export async function sesRoutes(app: App, deps: AppDeps): Promise<void> {
     } else {
       throw new ApiRejection(501, `Action ${action.slice(0, 100) || '(none)'} is not emulated by Mailpen: ${DELIVERY_ONLY}`, 'NotImplemented');
     }
-    const id = capture.store(stored, inbox, key, request).id;
+    const id = await capture.store(stored, inbox, key, request);
     const xml = `<${action}Response xmlns="${XML_NAMESPACE}"><${action}Result><MessageId>${xmlEscape(id)}</MessageId></${action}Result><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>`;
     return reply.type('text/xml').send(xml);
   });

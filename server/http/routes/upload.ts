@@ -4,6 +4,8 @@ import { Type } from '@sinclair/typebox';
 import type { App, AppDeps } from '../app.js';
 import { ErrorRef, UploadQuery, UploadResponse } from '../schemas.js';
 import { HttpError } from '../errors.js';
+import { storeMessage } from '../../store/store.js';
+import { StoreUnavailableError } from '../../store/unavailable.js';
 import { DEFAULT_INBOX, inboxRefusal } from '../../store/inbox-name.js';
 import { readHeaderBlock, parseAddresses } from '../../mail/headers.js';
 import { looksLikeMbox, splitMbox } from '../../mail/mbox.js';
@@ -36,7 +38,7 @@ export async function uploadRoutes(app: App, { store, config }: AppDeps): Promis
         // Any bytes validate: the size is checked below and the content is mail, taken as it is.
         body: Type.Unsafe<Buffer>({ description: 'a raw RFC 5322 message, or an mbox file (starts with a "From " line)' }),
         consumes: ['message/rfc822', 'application/mbox', 'application/octet-stream'],
-        response: { 201: UploadResponse, 400: ErrorRef, 413: ErrorRef },
+        response: { 201: UploadResponse, 400: ErrorRef, 413: ErrorRef, 503: ErrorRef },
       },
     },
     async (request, reply) => {
@@ -56,7 +58,9 @@ export async function uploadRoutes(app: App, { store, config }: AppDeps): Promis
       const inbox = request.query.inbox ?? DEFAULT_INBOX;
       const refusal = inboxRefusal(inbox, store, config.maxInboxes);
       if (refusal !== null) throw new HttpError(400, `inbox: ${refusal}`);
-      const ids: string[] = [];
+      // Handed to the store all in this turn, in the mbox's order: on a shared store (Redis) they go
+      // to its log as one write, in that order, and are applied on every replica from there.
+      const pending: Array<{ message: number; ids: Promise<string[]> }> = [];
       for (const [i, raw] of messages.entries()) {
         if (raw.length > config.maxMessageSize) {
           rejected.push({ message: i + 1, reason: `${tooBig(raw)}; not stored` });
@@ -66,9 +70,25 @@ export async function uploadRoutes(app: App, { store, config }: AppDeps): Promis
         if (dropped > 0) {
           notes.push({ message: i + 1, note: `${dropped} of its ${envelope.rcptTo.length + dropped} recipients dropped: the limit is ${config.maxRecipients} (MAILPEN_MAX_RECIPIENTS), as SMTP answers 452 past it` });
         }
-        ids.push(store.add({ raw, inbox, envelope }).id);
+        pending.push({ message: i + 1, ids: storeMessage(store, { raw, envelope }, [inbox]) });
       }
+      const ids: string[] = [];
+      let unavailable: StoreUnavailableError | null = null;
+      const settled = await Promise.allSettled(pending.map((p) => p.ids));
+      for (const [k, result] of settled.entries()) {
+        if (result.status === 'fulfilled') {
+          ids.push(result.value[0]!);
+          continue;
+        }
+        if (!(result.reason instanceof StoreUnavailableError)) throw result.reason;
+        // The store (Redis) could not take it: said per message when some others were stored.
+        unavailable ??= result.reason;
+        rejected.push({ message: pending[k]!.message, reason: `not stored: ${result.reason.message}` });
+      }
+      // Nothing stored because the store cannot take a write now: 503 with the reason, as for any write.
+      if (ids.length === 0 && unavailable !== null) throw unavailable;
       if (ids.length === 0) throw new HttpError(413, `no message stored: every one is over the size limit (message 1 is ${tooBig(messages[0]!)})`);
+      rejected.sort((x, y) => x.message - y.message);
       return reply.code(201).send({ ids, rejected, notes });
     },
   );

@@ -2,11 +2,13 @@
 // and each replica keeps today's MemoryStore as a view built by applying that log, so reads, search
 // and events stay as fast as in one process and the HTTP and SMTP edges do not know which store runs.
 //
-// Writes: a message from SMTP is appended first and applied in the stream's order on every replica
-// (so the same eviction happens everywhere): here, from what was appended, once Redis acknowledged
-// it and the entries before it are applied; on the others, when they hear it. SMTP's 250 waits for
-// Redis's acknowledgement (addDurably). The API's writes (read flags, tags, deletes, uploads)
-// are synchronous in the store's interface: they are applied to this replica's view at once and
+// Writes: a message, from SMTP or the API (uploads, Mailpit's send, the provider APIs), is appended
+// first and applied in the stream's order on every replica (so the same eviction happens
+// everywhere): here, from what was appended, once Redis acknowledged it and the entries before it
+// are applied; on the others, when they hear it. SMTP's 250 and the API's answer wait for Redis's
+// acknowledgement (addDurably, through storeMessage in store.ts). The other writes (read flags,
+// tags, deletes, clears, and add() for a caller that must add synchronously: no edge does) are
+// synchronous in the store's interface: they are applied to this replica's view at once and
 // appended marked as applied, and the others apply them when they read them. While Redis cannot
 // take a write, every write throws StoreUnavailableError (SMTP 451 4.3.0, the API 503).
 //

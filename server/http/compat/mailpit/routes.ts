@@ -10,7 +10,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { App, AppDeps } from '../../app.js';
-import type { MessageStore, StoredMessage } from '../../../store/store.js';
+import { storeMessage, type MessageStore, type StoredMessage } from '../../../store/store.js';
+import { StoreUnavailableError } from '../../../store/unavailable.js';
 import { HttpError } from '../../errors.js';
 import { walked } from '../../selection.js';
 import { QueryError } from '../../../search/query.js';
@@ -91,9 +92,12 @@ class RuntimeCounters {
 }
 
 /** Mailpit answers its errors as plain text; so does every route here. */
+/** A 5xx that says what it is (the store, Redis, cannot take a write now: 503): answered with its message, not logged as a bug. */
+const deliberate = (error: Error): boolean => error instanceof HttpError || error instanceof StoreUnavailableError;
+
 function plainErrors(error: FastifyError | HttpError, request: FastifyRequest, reply: FastifyReply): void {
   const status = error.statusCode ?? 500;
-  if (status >= 500 && !(error instanceof HttpError)) {
+  if (status >= 500 && !deliberate(error)) {
     request.log.error({ err: error, url: request.url }, 'Mailpit-compatible request failed');
     void reply.code(500).type('text/plain; charset=utf-8').send('internal error; see the Mailpen log');
     return;
@@ -280,12 +284,12 @@ export async function mailpitRoutes(app: App, deps: AppDeps & { checks: MessageC
         summary: 'Send a message: it is stored as if received over SMTP, never delivered (Mailpit)',
         tags: [TAG],
         body: S.SendBody,
-        response: { 200: S.SendAnswer, 400: Type.Object({ Error: Type.String() }) },
+        response: { 200: S.SendAnswer, 400: Type.Object({ Error: Type.String() }), 503: Type.Object({ Error: Type.String() }) },
       },
-      // Mailpit answers send errors as JSON { Error }.
+      // Mailpit answers send errors as JSON { Error }, a store that cannot take the message (503) too.
       errorHandler: (error: FastifyError | HttpError, request, reply) => {
         const status = error.statusCode ?? 500;
-        if (status >= 500 && !(error instanceof HttpError)) return plainErrors(error, request, reply);
+        if (status >= 500 && !deliberate(error)) return plainErrors(error, request, reply);
         void reply.code(status as 400).send({ Error: error.message });
       },
     },
@@ -295,12 +299,9 @@ export async function mailpitRoutes(app: App, deps: AppDeps & { checks: MessageC
       const inbox = DEFAULT_INBOX;
       const full = inboxRefusal(inbox, store, config.maxInboxes);
       if (full !== null) throw new HttpError(400, full);
-      const stored = store.add({
-        raw: message.raw,
-        inbox,
-        envelope: { mailFrom: request.body.From.Email, rcptTo: message.rcptTo, helo: '', remoteAddress: request.ip, authUser: user, tls: request.protocol === 'https' },
-      });
-      return { ID: stored.id };
+      const envelope = { mailFrom: request.body.From.Email, rcptTo: message.rcptTo, helo: '', remoteAddress: request.ip, authUser: user, tls: request.protocol === 'https' };
+      const [id] = await storeMessage(store, { raw: message.raw, envelope }, [inbox]);
+      return { ID: id! };
     },
   );
 
