@@ -27,9 +27,16 @@ import type {
   SearchFields,
   StoreEvent,
   StoreLimits,
+  SearchHits,
   StoreListener,
   StoredMessage,
 } from './store.js';
+
+/**
+ * An entry's `postings` once it has left the store (deleted, evicted, cleared): a search's hits
+ * found before may still hold it, and list() skips it by this.
+ */
+const GONE = -2;
 
 /** Compact the slot array once this many deleted slots have piled up (and they are the majority). */
 const COMPACT_AFTER = 1024;
@@ -139,7 +146,7 @@ class Entry implements StoredMessage, SearchFields {
   messageId = '';
   /** Whether from, to, cc and subject have been read from the headers. */
   searchable = false;
-  /** Postings this message put in the body index (to count them stale when it goes); -1 until indexed. */
+  /** Postings this message put in the body index (to count them stale when it goes); -1 until indexed; GONE once it left the store. */
   postings = -1;
   /** What indexing learned of the body (server/store/plain-body.ts): plain text's offset, attachments. */
   shape = SHAPE_UNKNOWN;
@@ -432,6 +439,7 @@ export class MemoryStore implements MessageStore {
 
   list(options: ListOptions): ListPage {
     const { inbox, match, limit, beforeSeq } = options;
+    if (match?.hits) return this.#listHits(options, match, match.hits);
     const messages: StoredMessage[] = [];
     let total = 0;
     let unread = 0;
@@ -475,6 +483,45 @@ export class MemoryStore implements MessageStore {
         total++;
         if (!m.read) unread++;
       }
+    }
+    return { total, unread, messages, nextBeforeSeq };
+  }
+
+  /**
+   * list() of a search walked in slices: the page, `total` and `unread` come from the matches it
+   * found (newest first), and from the messages stored after it began, tested here; nothing else
+   * is walked. One found that has left the store since is skipped.
+   */
+  #listHits(options: ListOptions, match: (m: StoredMessage) => boolean, hits: SearchHits): ListPage {
+    const { inbox, limit, beforeSeq } = options;
+    const messages: StoredMessage[] = [];
+    let total = 0;
+    let unread = 0;
+    let nextBeforeSeq: number | null = null;
+    let skip = options.offset ?? 0;
+    const take = (m: StoredMessage): void => {
+      total++;
+      if (!m.read) unread++;
+      if (beforeSeq !== undefined && m.seq >= beforeSeq) return;
+      if (skip > 0) skip--;
+      else if (messages.length < limit) messages.push(m);
+      else if (nextBeforeSeq === null && messages.length > 0) nextBeforeSeq = messages[messages.length - 1]!.seq;
+    };
+    // Stored after the walk began: a few at most, newest first.
+    for (let i = this.#slots.length - 1; i >= this.#head; i--) {
+      const m = this.#slots[i]!;
+      if (typeof m === 'number') {
+        if (m < hits.end) break;
+        continue;
+      }
+      if (m.seq < hits.end) break;
+      if ((inbox === undefined || m.inbox === inbox) && match(m)) take(m);
+    }
+    const found = hits.messages;
+    for (let k = found.length - 1; k >= 0; k--) {
+      const m = found[k]!;
+      if ((m instanceof Entry ? m.postings === GONE : this.#byId.get(m.id) !== m) || (inbox !== undefined && m.inbox !== inbox)) continue;
+      take(m);
     }
     return { total, unread, messages, nextBeforeSeq };
   }
@@ -543,6 +590,7 @@ export class MemoryStore implements MessageStore {
     let count: number;
     if (inbox === undefined) {
       count = this.#byId.size;
+      for (const m of this.#byId.values()) m.postings = GONE;
       this.#slots = [];
       this.#head = 0;
       this.#holes = 0;
@@ -621,6 +669,7 @@ export class MemoryStore implements MessageStore {
     this.#bodies.delete(m);
     this.#arena.release(m.raw);
     if (m.postings > 0) this.#index.forgot(m.postings);
+    m.postings = GONE;
     this.#bytes -= m.raw.length;
     const c = this.#inbox(m.inbox);
     c.total--;
