@@ -20,14 +20,25 @@ type HttpRoute = (typeof HTTP_ROUTES)[number];
 const POSTMARK_TOKEN = 'postmark-token';
 const SENDGRID_KEY = 'sendgrid-key';
 
+/** The answer's status and body: JSON when it is, else its text (a plain "internal error" fails an assertion, not the parse). */
+async function answer(url: string, init: RequestInit): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  try {
+    return { status: res.status, body: JSON.parse(text) };
+  } catch {
+    return { status: res.status, body: text };
+  }
+}
+
 /** One message through one HTTP edge, as its clients send it; the answer as it came. */
 async function post(route: HttpRoute, server: TestServer, n: string): Promise<{ status: number; body: any }> {
   const asJson = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    json(`${server.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    answer(`${server.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   const subject = `replica test ${n}`;
   switch (route) {
     case 'upload':
-      return json(`${server.httpUrl}/api/messages`, { method: 'POST', headers: { 'content-type': 'message/rfc822' }, body: new Uint8Array(message(n)) });
+      return answer(`${server.httpUrl}/api/messages`, { method: 'POST', headers: { 'content-type': 'message/rfc822' }, body: new Uint8Array(message(n)) });
     case 'mailpit':
       return asJson('/api/v1/send', { From: { Email: 'a@example.test' }, To: [{ Email: 'b@example.test' }], Subject: subject, Text: `body ${n}` });
     case 'postmark':
