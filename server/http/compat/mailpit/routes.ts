@@ -91,10 +91,10 @@ class RuntimeCounters {
   }
 }
 
-/** Mailpit answers its errors as plain text; so does every route here. */
 /** A 5xx that says what it is (the store, Redis, cannot take a write now: 503): answered with its message, not logged as a bug. */
 const deliberate = (error: Error): boolean => error instanceof HttpError || error instanceof StoreUnavailableError;
 
+/** Mailpit answers its errors as plain text; so does every route here. */
 function plainErrors(error: FastifyError | HttpError, request: FastifyRequest, reply: FastifyReply): void {
   const status = error.statusCode ?? 500;
   if (status >= 500 && !deliberate(error)) {
