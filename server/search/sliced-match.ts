@@ -93,7 +93,23 @@ export async function sliceMatch(store: Pick<MessageStore, 'since' | 'nextSeq' |
   return Object.assign(predicate, { hits });
 }
 
+/**
+ * Calls `fn` on each message in turn, in slices of about `sliceMs` with I/O let in between; for a
+ * walk of cheap work that must not hold the event loop (GET /api/tags on a store that keeps no counts).
+ */
+export async function sliceEach(messages: readonly StoredMessage[], fn: (message: StoredMessage) => void, sliceMs = SEARCH_SLICE_MS): Promise<void> {
+  let i = 0;
+  while (i < messages.length) {
+    const stop = performance.now() + sliceMs;
+    while (i < messages.length) {
+      fn(messages[i++]!);
+      if (i % CLOCK_EVERY === 0 && performance.now() > stop) break;
+    }
+    if (i < messages.length) await nextTurn();
+  }
+}
+
 /** Lets timers and I/O in before going on. */
-function nextTurn(): Promise<void> {
+export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }

@@ -16,11 +16,12 @@ import { RawArena } from './raw-arena.js';
 import { Recent } from './recent.js';
 import { TextIndex } from './text-index.js';
 import { bodyShape, plainBodyText, SHAPE_ATTACHMENTS, SHAPE_UNKNOWN } from './plain-body.js';
-import { normalizeTags, tagsOfMessage } from './tags.js';
+import { normalizeTags, tagsOfMessage, TagCounts } from './tags.js';
 import type {
   BodyCandidates,
   InboxCounts,
   ListOptions,
+  TagCount,
   ListPage,
   MessageRef,
   MessageStore,
@@ -124,6 +125,13 @@ export function fillSearchFields(into: SearchFields, h: HeaderSummary, envelope:
   into.messageId = h.messageId ? detach(`<${h.messageId}>`) : '';
 }
 
+/** What every entry of one store refers to (one field of the entry for both). */
+interface EntryContext {
+  readonly parses: Recent<Entry, HeaderSummary>;
+  /** Counts the tags of every entry whose tags are known, while it is stored. */
+  readonly tags: TagCounts;
+}
+
 /**
  * A message as held: StoredMessage, and its own SearchFields (fields of the object itself
  * rather than an object of their own: 40 bytes a message fewer).
@@ -150,36 +158,59 @@ class Entry implements StoredMessage, SearchFields {
   postings = -1;
   /** What indexing learned of the body (server/store/plain-body.ts): plain text's offset, attachments. */
   shape = SHAPE_UNKNOWN;
-  readonly #parses: Recent<Entry, HeaderSummary>;
+  readonly #context: EntryContext;
 
-  constructor(id: string, seq: number, inbox: string, receivedAt: number, raw: Buffer, envelope: Envelope, parses: Recent<Entry, HeaderSummary>) {
+  constructor(id: string, seq: number, inbox: string, receivedAt: number, raw: Buffer, envelope: Envelope, context: EntryContext) {
     this.id = id;
     this.seq = seq;
     this.inbox = inbox;
     this.receivedAt = receivedAt;
     this.raw = raw;
     this.envelope = envelope;
-    this.#parses = parses;
+    this.#context = context;
   }
 
   get tags(): readonly string[] {
-    return (this.#tags ??= Object.freeze(tagsOfMessage(this.raw, this.envelope.rcptTo)));
+    return this.#tags ?? this.#learnTags(tagsOfMessage(this.raw, this.envelope.rcptTo));
   }
 
   set tags(tags: readonly string[]) {
-    this.#tags = Object.freeze([...tags]);
+    const next = Object.freeze([...tags]);
+    if (this.postings !== GONE) {
+      if (this.#tags !== null) this.#context.tags.remove(this.#tags);
+      this.#context.tags.add(next);
+    }
+    this.#tags = next;
   }
 
-  /** Reads the tags from a header block the caller has read anyway (the summary's), once. */
+  /** Whether its tags have been read (and so are counted); indexing reads them. */
+  get tagsKnown(): boolean {
+    return this.#tags !== null;
+  }
+
+  /** Reads the tags from a header block the caller has read anyway (the summary's, indexing's), once. */
   primeTags(block: HeaderBlock): void {
-    this.#tags ??= Object.freeze(tagsOfMessage(this.raw, this.envelope.rcptTo, block));
+    if (this.#tags === null) this.#learnTags(tagsOfMessage(this.raw, this.envelope.rcptTo, block));
+  }
+
+  /** It has left the store: its tags are no longer counted, and search hits that hold it skip it. */
+  leave(): void {
+    if (this.#tags !== null && this.postings !== GONE) this.#context.tags.remove(this.#tags);
+    this.postings = GONE;
+  }
+
+  #learnTags(tags: string[]): readonly string[] {
+    const known = Object.freeze(tags);
+    this.#tags = known;
+    if (this.postings !== GONE) this.#context.tags.add(known);
+    return known;
   }
 
   get headers(): HeaderSummary {
-    let h = this.#parses.get(this);
+    let h = this.#context.parses.get(this);
     if (!h) {
       h = summarizeHeaders(this.raw);
-      this.#parses.set(this, h, headerWeight(this.raw));
+      this.#context.parses.set(this, h, headerWeight(this.raw));
     }
     return h;
   }
@@ -203,6 +234,8 @@ export class MemoryStore implements MessageStore {
   #listeners = new Set<StoreListener>();
   #arena = new RawArena();
   #parses = new Recent<Entry, HeaderSummary>(RECENT_PARSES, RECENT_PARSE_BYTES);
+  #tagCounts = new TagCounts();
+  #entryContext: EntryContext = { parses: this.#parses, tags: this.#tagCounts };
   #bodies = new Recent<Entry, BodyScan>(RECENT_PARSES, RECENT_PARSE_BYTES, bodyWeight);
   #envelopes = new Map<string, Envelope>();
   #index = new TextIndex();
@@ -236,7 +269,7 @@ export class MemoryStore implements MessageStore {
       (incoming.receivedAt ?? new Date()).getTime(),
       this.#arena.hold(incoming.raw),
       this.#shareEnvelope(incoming.envelope),
-      this.#parses,
+      this.#entryContext,
     );
     this.#slots.push(message);
     this.#byId.set(id, message);
@@ -340,6 +373,19 @@ export class MemoryStore implements MessageStore {
     return this.#pendingHead >= this.#pending.length;
   }
 
+  tagCounts(budgetMs: number): TagCount[] | null {
+    // Only messages not indexed yet may have tags not read: read them, for about budgetMs.
+    const deadline = performance.now() + budgetMs;
+    let n = 0;
+    for (let i = this.#pendingHead; i < this.#pending.length; i++) {
+      const entry = this.#pending[i]!;
+      if (entry.tagsKnown || entry.postings === GONE) continue;
+      void entry.tags;
+      if ((++n & 15) === 0 && performance.now() > deadline && i + 1 < this.#pending.length) return null;
+    }
+    return this.#tagCounts.list();
+  }
+
   settled(): Promise<void> {
     if (this.#pendingHead >= this.#pending.length) return Promise.resolve();
     // Someone waits for the indexing now: its timer keeps the process alive until it is done.
@@ -390,6 +436,8 @@ export class MemoryStore implements MessageStore {
     this.#index.add(entry.seq, body.filenames.length > 0 ? `${body.text}\n${body.filenames.join('\n')}` : body.text);
     entry.postings = this.#index.written - before;
     block ??= readHeaderBlock(entry.raw);
+    // Tags are counted store-wide once read (GET /api/tags): every indexed message's are.
+    entry.primeTags(block);
     entry.shape = bodyShape(entry.raw, body, block);
     if (this.#headerNames !== null) {
       for (const f of block.fields) this.#headerNames.add(f.key);
@@ -590,7 +638,9 @@ export class MemoryStore implements MessageStore {
     let count: number;
     if (inbox === undefined) {
       count = this.#byId.size;
+      // Left the store, all at once: the counts start again from nothing.
       for (const m of this.#byId.values()) m.postings = GONE;
+      this.#tagCounts.clear();
       this.#slots = [];
       this.#head = 0;
       this.#holes = 0;
@@ -669,7 +719,7 @@ export class MemoryStore implements MessageStore {
     this.#bodies.delete(m);
     this.#arena.release(m.raw);
     if (m.postings > 0) this.#index.forgot(m.postings);
-    m.postings = GONE;
+    m.leave();
     this.#bytes -= m.raw.length;
     const c = this.#inbox(m.inbox);
     c.total--;

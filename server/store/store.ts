@@ -130,6 +130,12 @@ export interface ListPage {
   nextBeforeSeq: number | null;
 }
 
+/** A tag in use and how many messages carry it (GET /api/tags). */
+export interface TagCount {
+  name: string;
+  messages: number;
+}
+
 /** The domain type (server/store/types.ts), under the name the store's methods have always used. */
 export type InboxCounts = InboxCount;
 
@@ -193,6 +199,13 @@ export interface MessageStore {
   mayHaveHeader?(message: StoredMessage, name: string): boolean;
   /** Resolves once every stored message is indexed for search (indexing runs when SMTP is idle). */
   settled(): Promise<void>;
+  /**
+   * Every tag in use with how many messages carry it, sorted case-insensitively, from counts kept
+   * as messages come, go and change tags; null while some message's tags are still to be read:
+   * each call reads them for about `budgetMs`, so call again after letting I/O in. Absent: walk
+   * the messages (GET /api/tags does, in slices).
+   */
+  tagCounts?(budgetMs: number): TagCount[] | null;
   list(options: ListOptions): ListPage;
   /** Newest first; stops when the callback returns false. */
   forEachNewest(fn: (message: StoredMessage) => boolean | void, inbox?: string): void;

@@ -7,6 +7,7 @@
 // plus-addresses of From, To, Cc and Bcc (internal/storage/tags.go); the envelope stands in for
 // its Bcc header, which SMTP mail does not carry. Tags set through the API replace them.
 import { parseAddresses, readHeaderBlock, type HeaderBlock } from '../mail/headers.js';
+import type { TagCount } from './store.js';
 
 /** Mailpit's rule (internal/tools/tags.go): other characters become spaces; at most 100 characters. */
 const INVALID_TAG_CHARS = /[^a-zA-Z0-9\- _.@]/g;
@@ -58,4 +59,34 @@ export function tagsOfMessage(raw: Buffer, rcptTo: readonly string[], block: Hea
   }
   for (const r of rcptTo) if (r.includes('+')) found.push(...plusTags(r));
   return found.length === 0 ? NO_TAGS : normalizeTags(found);
+}
+
+/**
+ * How many messages carry each tag (its exact spelling), kept as messages come, go and change tags
+ * (server/store/memory-store.ts), so GET /api/tags answers without walking every message: 100,000
+ * walked in one piece held the event loop, reading the header block of each whose tags were not read yet.
+ */
+export class TagCounts {
+  #counts = new Map<string, number>();
+
+  add(tags: readonly string[]): void {
+    for (const t of tags) this.#counts.set(t, (this.#counts.get(t) ?? 0) + 1);
+  }
+
+  remove(tags: readonly string[]): void {
+    for (const t of tags) {
+      const n = (this.#counts.get(t) ?? 0) - 1;
+      if (n > 0) this.#counts.set(t, n);
+      else this.#counts.delete(t);
+    }
+  }
+
+  clear(): void {
+    this.#counts.clear();
+  }
+
+  /** Every tag in use with its count, sorted as Mailpit sorts tags (case-insensitively). */
+  list(): TagCount[] {
+    return [...this.#counts].map(([name, messages]) => ({ name, messages })).sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()));
+  }
 }

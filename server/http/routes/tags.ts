@@ -1,11 +1,14 @@
 // Tags in Mailpen's own API (the same store feature Mailpit's /api/v1/tags answers from): every tag
-// in use with its count, and a message's tags replaced. Tags start from X-Tags and plus-addresses
+// in use with its count (kept by the store as messages come, go and change tags), and a message's
+// tags replaced. Tags start from X-Tags and plus-addresses
 // (server/store/tags.ts); a change is an `updated` event carrying the tags.
 import { Type } from '@sinclair/typebox';
 import type { App, AppDeps } from '../app.js';
 import { ErrorRef, IdParams } from '../schemas.js';
 import { findMessage } from '../selection.js';
-import { MAX_TAGS_PER_MESSAGE, MAX_TAG_LENGTH } from '../../store/tags.js';
+import { MAX_TAGS_PER_MESSAGE, MAX_TAG_LENGTH, TagCounts } from '../../store/tags.js';
+import type { TagCount } from '../../store/store.js';
+import { nextTurn, SEARCH_SLICE_MS, sliceEach } from '../../search/sliced-match.js';
 
 export const TagsBody = Type.Object(
   { tags: Type.Array(Type.String({ maxLength: 1000 }), { maxItems: 1000, description: `cleaned as Mailpit cleans them (letters, digits, - _ . @ and spaces; at most ${MAX_TAG_LENGTH} characters), repeats dropped, at most ${MAX_TAGS_PER_MESSAGE} kept` }) },
@@ -23,12 +26,20 @@ export async function tagRoutes(app: App, { store }: AppDeps): Promise<void> {
       },
     },
     async () => {
-      const counts = new Map<string, number>();
-      store.forEachNewest((m) => {
-        for (const t of m.tags) counts.set(t, (counts.get(t) ?? 0) + 1);
+      // The store keeps the counts; it reads the tags of messages not indexed yet first (a burst
+      // just taken), in slices with I/O let in between. Walking 100,000 messages for them in one
+      // piece held the event loop, SMTP's 250s included.
+      if (store.tagCounts) {
+        let tags: TagCount[] | null;
+        while ((tags = store.tagCounts(SEARCH_SLICE_MS)) === null) await nextTurn();
+        return { tags };
+      }
+      // A store without counts: its messages are walked, in slices too.
+      const counts = new TagCounts();
+      await sliceEach(store.since(0), (m) => {
+        if (store.get(m.id) === m) counts.add(m.tags);
       });
-      const tags = [...counts].map(([name, messages]) => ({ name, messages })).sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()));
-      return { tags };
+      return { tags: counts.list() };
     },
   );
 
