@@ -133,6 +133,8 @@ export interface Counts {
 
 export type MailpenEvent =
   | { type: 'added'; seq: number; data: { message: MessageSummary } }
+  /** Only with `?rows=N` (the UI asks it): arrivals of one frame past its newest N, as references. */
+  | { type: 'arrived'; seq: number; data: { messages: MessageRef[] } }
   | { type: 'updated'; seq: number; data: { id: string; inbox: string; read: boolean; tags?: string[] } }
   | { type: 'deleted'; seq: number; data: { messages: MessageRef[] } }
   | { type: 'evicted'; seq: number; data: { messages: MessageRef[] } }

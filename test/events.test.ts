@@ -227,17 +227,21 @@ describe('event stream', () => {
   });
 
   test('a client whose missed events would flood its buffer gets a resync, not a replay it would be dropped for', async () => {
-    const first = await EventClient.connect(wsUrl);
+    // Its own server: all 200 must still be stored (a replay leaves out what was evicted since).
+    const own = await startTestServer();
+    const url = `ws://127.0.0.1:${own.http.port}/api/events`;
+    const first = await EventClient.connect(url);
     const hello = await first.next(isType('hello'));
     first.close();
     await first.closed;
     // 200 summaries of 16 KiB: 3 MiB, over half the 4 MiB a client may have queued.
     const padding = 'y'.repeat(16 * 1024);
-    for (let i = 0; i < 200; i++) server.store.add({ raw: rawMessage(`big ${i} ${padding}`), envelope: ENVELOPE, inbox: 'default' });
-    const again = await EventClient.connect(`${wsUrl}?since=${hello.seq}&epoch=${hello.data.epoch}`);
+    for (let i = 0; i < 200; i++) own.store.add({ raw: rawMessage(`big ${i} ${padding}`), envelope: ENVELOPE, inbox: 'default' });
+    const again = await EventClient.connect(`${url}?since=${hello.seq}&epoch=${hello.data.epoch}`);
     assert.match((await again.next(isType('resync'))).data.reason, /more was missed/);
     assert.equal(again.frames.length, 1);
     again.close();
+    await own.close();
   });
 
   test('a client filtered by inbox receives only that inbox, counts for all', async () => {
@@ -337,3 +341,120 @@ describe('event stream', () => {
   });
 });
 
+
+describe('event stream for a list (?rows=N): a page of rows a frame, the other arrivals as references', () => {
+  let server: TestServer;
+  let wsUrl: string;
+
+  before(async () => {
+    server = await startTestServer();
+    wsUrl = `ws://127.0.0.1:${server.http.port}/api/events`;
+  });
+  after(() => server.close());
+
+  /** Stores `count` messages in one turn, every third in inbox 'other'; their ids, oldest first. */
+  function burst(count: number, label: string): Array<{ id: string; inbox: string }> {
+    return Array.from({ length: count }, (_, i) => {
+      const m = server.store.add({ raw: rawMessage(`${label} ${i}`), envelope: ENVELOPE, inbox: i % 3 === 2 ? 'other' : 'default' });
+      return { id: m.id, inbox: m.inbox };
+    });
+  }
+
+  /** The arrivals a client was told of after `since`, as it would list them: ids in seq order, and how. */
+  function arrivals(c: EventClient, since: number): Array<{ id: string; how: 'added' | 'arrived'; seq: number }> {
+    const out: Array<{ id: string; how: 'added' | 'arrived'; seq: number }> = [];
+    for (const e of c.frames) {
+      if (e.seq <= since) continue;
+      if (e.type === 'added') out.push({ id: e.data.message.id, how: 'added', seq: e.seq });
+      if (e.type === 'arrived') for (const m of e.data.messages) out.push({ id: m.id, how: 'arrived', seq: e.seq });
+    }
+    return out;
+  }
+
+  async function told(c: EventClient, id: string): Promise<void> {
+    await c.next((e): e is MailpenEvent => (e.type === 'added' && e.data.message.id === id) || (e.type === 'arrived' && e.data.messages.some((m) => m.id === id)));
+  }
+
+  test('a burst reaches a rows client as its newest N arrivals with rows, the ones before as one arrived event, each once and in order', async () => {
+    const list = await EventClient.connect(`${wsUrl}?batch=1&rows=20`);
+    const inboxList = await EventClient.connect(`${wsUrl}?batch=1&rows=20&inbox=other`);
+    const hello = await list.next(isType('hello'));
+    await inboxList.next(isType('hello'));
+    const sent = burst(300, 'Lean');
+    await told(list, sent.at(-1)!.id);
+    await told(inboxList, sent.filter((m) => m.inbox === 'other').at(-1)!.id);
+
+    const got = arrivals(list, hello.seq);
+    assert.deepEqual(got.map((a) => a.id), sent.map((m) => m.id), 'every arrival, once, oldest first');
+    assert.deepEqual(got.map((a) => a.how), [...Array<string>(280).fill('arrived'), ...Array<string>(20).fill('added')], 'rows for the newest 20 only');
+    const arrivedEvents = list.frames.filter((e) => e.seq > hello.seq && e.type === 'arrived');
+    assert.equal(arrivedEvents.length, 1, 'the references before the rows are one event');
+    const addedSeqs = got.filter((a) => a.how === 'added').map((a) => a.seq);
+    assert.ok(arrivedEvents[0]!.seq > hello.seq && arrivedEvents[0]!.seq < addedSeqs[0]!, "the arrived event's seq is its last arrival's, before the rows");
+    assert.deepEqual(addedSeqs, [...addedSeqs].sort((a, b) => a - b));
+    assert.deepEqual(arrivedEvents[0]!.type === 'arrived' && arrivedEvents[0].data.messages.slice(0, 3), sent.slice(0, 3), 'references carry id and inbox');
+
+    const other = sent.filter((m) => m.inbox === 'other');
+    const gotOther = arrivals(inboxList, hello.seq);
+    assert.deepEqual(gotOther.map((a) => a.id), other.map((m) => m.id), "an inbox's client hears of its inbox's arrivals only");
+    assert.equal(gotOther.filter((a) => a.how === 'added').length, 20, "its rows are the newest 20 of its inbox's");
+    list.close();
+    inboxList.close();
+  });
+
+  test('with a client that wants every row connected too, that one gets every summary and the rows client still gets a page a frame', async () => {
+    const full = await EventClient.connect(`${wsUrl}?batch=1`);
+    const list = await EventClient.connect(`${wsUrl}?batch=1&rows=5`);
+    const hello = await full.next(isType('hello'));
+    await list.next(isType('hello'));
+    const sent = burst(60, 'Mixed');
+    await told(full, sent.at(-1)!.id);
+    await told(list, sent.at(-1)!.id);
+    const everyRow = arrivals(full, hello.seq);
+    assert.deepEqual(everyRow.map((a) => a.id), sent.map((m) => m.id));
+    assert.ok(everyRow.every((a) => a.how === 'added'), 'no references to a client that did not ask for rows=N');
+    const page = arrivals(list, hello.seq);
+    assert.deepEqual(page.map((a) => a.id), sent.map((m) => m.id));
+    assert.equal(page.filter((a) => a.how === 'added').length, 5);
+    assert.deepEqual(
+      page.filter((a) => a.how === 'added').map((a) => a.seq),
+      everyRow.slice(-5).map((a) => a.seq),
+      'the same seqs for the same changes',
+    );
+    full.close();
+    list.close();
+    await Promise.all([full.closed, list.closed]);
+  });
+
+  test('an arrival deleted before its frame went out is not announced to a rows client; its deletion is', async () => {
+    const list = await EventClient.connect(`${wsUrl}?batch=1&rows=50`);
+    const hello = await list.next(isType('hello'));
+    // Alone: a client that wants every row would have each arrival summarized as it is stored.
+    assert.equal(server.app.events.clientCount, 1);
+    const [gone, kept] = burst(2, 'Short-lived');
+    server.store.delete([gone!.id]);
+    const deleted = await list.next(isType('deleted'));
+    assert.deepEqual(deleted.data.messages, [gone]);
+    assert.deepEqual(arrivals(list, hello.seq).map((a) => a.id), [kept!.id]);
+    list.close();
+  });
+
+  test('a rows client that resumes by seq gets what it missed with every row', async () => {
+    const first = await EventClient.connect(`${wsUrl}?batch=1&rows=1`);
+    const hello = await first.next(isType('hello'));
+    first.close();
+    await first.closed;
+    const sent = burst(4, 'Missed');
+    const again = await EventClient.connect(`${wsUrl}?batch=1&rows=1&since=${hello.seq}&epoch=${hello.data.epoch}`);
+    await again.next(isType('hello'));
+    const replayed = arrivals(again, hello.seq);
+    assert.deepEqual(replayed.map((a) => a.id), sent.map((m) => m.id));
+    assert.ok(replayed.every((a) => a.how === 'added'), 'a replay is not a burst: rows for all');
+    again.close();
+  });
+
+  test('refuses rows outside 1 to 1000 with 400 at the upgrade, and takes 1 and 1000', async () => {
+    for (const bad of ['0', '1001', 'x', '-1', '1.5', '']) assert.equal(await upgradeStatus(`${wsUrl}?rows=${bad}`, {}), 400, `rows=${bad}`);
+    for (const good of ['1', '1000']) assert.equal(await upgradeStatus(`${wsUrl}?rows=${good}`, {}), 101, `rows=${good}`);
+  });
+});

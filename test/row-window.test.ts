@@ -83,11 +83,23 @@ describe('RowWindow', () => {
     assert.equal(after.runEndingAt(3)!.next, 'c1');
   });
 
-  test('an arrival with no run at the top moves the runs and leaves row 0 to be loaded', () => {
+  test('an arrival with no run at the top is a run of its own at row 0, the runs below moved down one', () => {
     const rows = RowWindow.empty.insert(run(10, 2));
     const after = rows.prepend(message('new'));
-    assert.equal(after.at(0), undefined);
+    assert.deepEqual(ids(after, 0, 2), ['new', '-']);
     assert.deepEqual(ids(after, 11, 13), ['m10', 'm11']);
+    assert.deepEqual(after.missing(0, 13, 20), { from: 1, to: 11 }, 'the rows between are to be loaded');
+    assert.equal(after.runEndingAt(1), undefined, 'with no cursor after it: they are loaded by position');
+  });
+
+  test('arrivals without rows (a burst) move every run down by their number; rows sent after them are the top', () => {
+    const rows = RowWindow.first(run(0, 3, { next: 'c2' }));
+    const after = rows.shift(100).prepend(message('b')).prepend(message('a'));
+    assert.deepEqual(ids(after, 0, 3), ['a', 'b', '-']);
+    assert.deepEqual(ids(after, 102, 105), ['m0', 'm1', 'm2']);
+    assert.deepEqual(after.missing(0, 105, 200), { from: 2, to: 102 });
+    assert.equal(after.runBefore('c2')!.start, 102, 'a page by cursor still finds its run');
+    assert.equal(rows.shift(0), rows);
   });
 
   test('setRead changes one loaded row and returns the same window when nothing changes', () => {

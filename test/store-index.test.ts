@@ -172,11 +172,15 @@ describe('recent-parse cache', () => {
     recent.set('d', 'x'.repeat(10));
     assert.equal(recent.get('b'), undefined);
     assert.ok(recent.get('a') && recent.get('c') && recent.get('d'));
-    // One heavy entry pushes out as many old ones as its weight needs.
+    // One heavy entry pushes out the oldest until the weight is a sixteenth under its bound
+    // (93.75 here): a, c, and d as well (95), not one entry at each set after.
     recent.set('e', 'x'.repeat(85));
     assert.equal(recent.get('a'), undefined);
     assert.equal(recent.get('c'), undefined);
-    assert.ok(recent.get('d') && recent.get('e'));
+    assert.equal(recent.get('d'), undefined);
+    assert.ok(recent.get('e'));
+    recent.set('g', 'x'.repeat(5));
+    assert.ok(recent.get('e') && recent.get('g'), 'under the bound again: nothing more goes');
     recent.set('f', 'y', 200);
     assert.equal(recent.get('e'), undefined, 'an explicit weight counts too');
   });

@@ -31,6 +31,8 @@ describe('the inbox UI with 20,000 messages', () => {
   let page: Page;
   const listRequests: string[] = [];
   const pageProblems: string[] = [];
+  /** Events the page's stream received, every frame's. */
+  const streamEvents: Array<{ type: string; data: { messages?: unknown[] } }> = [];
 
   function store(subject: string): string {
     const raw = Buffer.from(`From: bulk@example.test\r\nTo: bob@example.test\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(' ', '-')}@example.test>\r\n\r\nBody of ${subject}.\r\n`);
@@ -94,6 +96,12 @@ describe('the inbox UI with 20,000 messages', () => {
       const url = new URL(r.url());
       if (url.pathname === '/api/messages') listRequests.push(url.search);
     });
+    page.on('websocket', (ws) =>
+      ws.on('framereceived', ({ payload }) => {
+        const frame = JSON.parse(String(payload)) as (typeof streamEvents)[number] | (typeof streamEvents)[number][];
+        streamEvents.push(...(Array.isArray(frame) ? frame : [frame]));
+      }),
+    );
     await page.goto(server.httpUrl);
     await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
     await page.getByTestId('list-count').filter({ hasText: /^\s*20,000 messages/ }).waitFor();
@@ -203,5 +211,30 @@ describe('the inbox UI with 20,000 messages', () => {
       release();
       await page.unroute(/\/api\/messages\?.*offset=/);
     }
+  });
+
+  test('a burst, sent to the page as a page of rows and references to the rest, keeps a reader in the middle on the same messages and every row right', async () => {
+    const total = ((await (await fetch(`${server.httpUrl}/api/messages?limit=1`)).json()) as ListBody).total;
+    await scrollToRow(8_000);
+    const before = await assertShownMatchApi();
+    const eventsBefore = streamEvents.length;
+    // One turn: the page's stream (?rows=50) gets the newest 50 with rows, the 450 before as references.
+    const BURST = 500;
+    for (let i = 0; i < BURST; i++) store(`Burst ${String(i).padStart(3, '0')}`);
+    await page.getByTestId('list-count').filter({ hasText: new RegExp(`^\\s*${(total + BURST).toLocaleString('en-US')} messages`) }).waitFor();
+    const burst = streamEvents.slice(eventsBefore);
+    const referenced = burst.filter((e) => e.type === 'arrived').reduce((n, e) => n + e.data.messages!.length, 0);
+    assert.equal(referenced, BURST - 50, 'the arrivals past a page of rows came as references');
+    assert.equal(burst.filter((e) => e.type === 'added').length, 50);
+
+    const after = await assertShownMatchApi();
+    assert.equal(after[0]!.index, before[0]!.index + BURST, 'every row moved down by the burst, and so did the scroll position');
+    assert.deepEqual(after.map((r) => r.subject), before.map((r) => r.subject), 'the same messages stay in view');
+    // The top: the rows that came with the burst; below them, the referenced ones, loaded when shown.
+    await scrollToRow(0);
+    const top = await assertShownMatchApi();
+    assert.equal(top[0]!.subject, 'Burst 499');
+    await scrollToRow(300);
+    for (const row of await assertShownMatchApi()) assert.equal(row.subject, `Burst ${String(BURST - 1 - row.index).padStart(3, '0')}`, `row ${row.index}`);
   });
 });

@@ -5,7 +5,8 @@
 // is the figure. The rates shown are each server's best round.
 //
 // 'mailpen+tabs': Mailpen with 5 inbox tabs open (event-stream clients connected as the UI is,
-// in a worker thread: bench/event-tabs.mjs), each of which has every message summarized and sent.
+// in a worker thread: bench/event-tabs.mjs), each of which is sent every arrival: the newest page
+// of each frame with its rows, the others as references.
 import { Worker } from 'node:worker_threads';
 import { Target, maildevDir, type TargetKind } from '../targets.js';
 import { sendPipelined } from '../smtp-load.js';
@@ -15,12 +16,14 @@ import { fmt, type RunConfig, type ScenarioResult } from '../report.js';
 /** Inbox tabs open in the 'mailpen+tabs' rounds (issue 16: 5 UI tabs while load-testing). */
 const TABS = 5;
 export const TAB_TARGET = 0.85;
+/** What the UI asks for a frame (ui/src/lib/inbox.svelte.ts FIRST_PAGE): a page of rows, the rest as references. */
+const UI_ROWS = 50;
 export const SINK_TARGET = 0.9;
 
 /** TABS event-stream clients in a worker; stop() closes them and says how many events each got. */
 async function openTabs(http: number): Promise<{ stop(): Promise<number> }> {
   const worker = new Worker(new URL('../event-tabs.mjs', import.meta.url), {
-    workerData: { url: `ws://127.0.0.1:${http}/api/events?format=mailpen&batch=1`, tabs: TABS },
+    workerData: { url: `ws://127.0.0.1:${http}/api/events?format=mailpen&batch=1&rows=${UI_ROWS}`, tabs: TABS },
   });
   await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
   return {

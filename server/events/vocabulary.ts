@@ -33,6 +33,17 @@ export interface AddedEvent {
   data: { message: MessageSummary };
 }
 
+/**
+ * Messages arrived whose rows were not sent: only to a client that asked for at most N rows a frame
+ * (`?rows=N`, the UI), for the arrivals of one frame past its newest N, oldest first. `seq` is the
+ * last one's; the rows are the API's to give when the client shows them.
+ */
+export interface ArrivedEvent {
+  type: 'arrived';
+  seq: number;
+  data: { messages: MessageRef[] };
+}
+
 /** A message was marked read or unread, or its tags changed; `tags` is always sent by the server. */
 export interface UpdatedEvent {
   type: 'updated';
@@ -99,7 +110,7 @@ export interface RuleFiredEvent {
 }
 
 /** A change to the store, or a fault rule that fired: what the replay buffer holds and resumes replay. */
-export type ChangeEvent = AddedEvent | UpdatedEvent | DeletedEvent | EvictedEvent | ClearedEvent | CountsEvent | RuleFiredEvent;
+export type ChangeEvent = AddedEvent | ArrivedEvent | UpdatedEvent | DeletedEvent | EvictedEvent | ClearedEvent | CountsEvent | RuleFiredEvent;
 
 export type MailpenEvent = ChangeEvent | HelloEvent | ResyncEvent;
 

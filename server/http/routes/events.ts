@@ -31,7 +31,7 @@ export function attachEventStream(app: App, deps: AppDeps): EventHub {
         summary: 'Live event stream (WebSocket)',
         description:
           'Connect with a WebSocket to receive JSON frames `{ type, seq, data }`: `added` (a message summary), ' +
-          '`updated` (read state), `deleted`, `evicted`, `cleared`, `counts`, `rule-fired` (a fault rule acted), then `hello` once up to date, or ' +
+          '`arrived` (with `rows`: references to arrivals sent without their rows), `updated` (read state), `deleted`, `evicted`, `cleared`, `counts`, `rule-fired` (a fault rule acted), then `hello` once up to date, or ' +
           '`resync` when missed events are gone. Query: `inbox` to filter, `since` and `epoch` (from the last ' +
           'frame seen) to resume, `batch=1` for the changes of one server turn in one frame (a JSON array of events). Browsers may connect only from the UI origin or MAILPEN_ALLOWED_ORIGINS. ' +
           'A plain GET answers 426.',
@@ -41,6 +41,13 @@ export function attachEventStream(app: App, deps: AppDeps): EventHub {
           since: Type.Optional(Type.String({ pattern: '^\\d{1,15}$', description: 'seq of the last frame received' })),
           epoch: Type.Optional(Type.String({ description: 'epoch from the last hello or resync' })),
           batch: Type.Optional(Type.Literal('1', { description: "1: a turn's changes in one frame, a JSON array of events in seq order (a single change is sent alone)" })),
+          rows: Type.Optional(
+            Type.String({
+              pattern: '^\\d{1,4}$',
+              description:
+                'at most this many rows a frame (1 to 1000; the UI asks for a page): of the arrivals a frame carries, the newest N come as `added` with their summaries, the ones before as `arrived` (ids and inboxes) to fetch from the API when shown. For a burst of mail, where summarizing every message for every tab costs more than storing it',
+            }),
+          ),
         }),
         response: { 426: ErrorBody },
       },

@@ -39,8 +39,8 @@ export class Cursor {
   }
 
   /** A row arrived above: a wanted position moves down with the rows. */
-  shiftDown(): void {
-    if (this.#wanted !== null) this.#wanted++;
+  shiftDown(rows = 1): void {
+    if (this.#wanted !== null) this.#wanted += rows;
   }
 
   /**

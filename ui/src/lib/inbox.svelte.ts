@@ -295,6 +295,19 @@ export class Inbox {
         this.#prepended++;
         return;
       }
+      case 'arrived': {
+        // Arrivals of a burst sent without their rows: the list makes room for them at the top,
+        // loaded like any rows when they are in view. One already loaded (a reload's page) is not
+        // counted twice.
+        if (this.#query !== '') return this.#refreshSoon();
+        const here = event.data.messages.filter((m) => (this.#inbox === null || m.inbox === this.#inbox) && this.#rows.indexOf(m.id) < 0).length;
+        if (here === 0) return;
+        this.#arrivals++;
+        this.#rows = this.#rows.shift(here);
+        this.cursor.shiftDown(here);
+        this.#prepended += here;
+        return;
+      }
       case 'updated':
         if (event.data.tags) this.#rows = this.#rows.setTags(event.data.id, event.data.tags);
         return this.setRead(event.data.id, event.data.read);

@@ -7,7 +7,7 @@
 // it shows.
 import { api } from './api.ts';
 import { EventStream, type ConnectionStatus, type ChangeEvent } from './events.ts';
-import { Inbox, unhandled } from './inbox.svelte.ts';
+import { FIRST_PAGE, Inbox, unhandled } from './inbox.svelte.ts';
 import { Reader } from './reader.svelte.ts';
 import { readAddress, writeAddress } from './address.ts';
 import { Selection } from './selection.svelte.ts';
@@ -68,7 +68,7 @@ export class Mailbox {
         this.#status = status;
         this.#setRetry(retryInMs);
       },
-    });
+    }, FIRST_PAGE);
   }
 
   get rulesFired(): number {
@@ -377,6 +377,9 @@ export class Mailbox {
         return;
       case 'added':
         this.notifier.added(event.data.message, (id) => void this.open(id));
+        return;
+      case 'arrived':
+        // Past a frame's page of rows, in a burst: the newest of it came as 'added' and notified.
         return;
       case 'counts':
         return;

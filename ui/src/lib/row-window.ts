@@ -145,8 +145,18 @@ export class RowWindow {
 
   /** A new message at the top (newest first): it is row 0 and every row moves down one. */
   prepend(message: MessageSummary): RowWindow {
-    // With nothing loaded at the top, row 0 is left for the list to load when it is in view.
-    return new RowWindow(this.runs.map((r) => (r.start === 0 ? { ...r, messages: [message, ...r.messages] } : { ...r, start: r.start + 1 })));
+    const first = this.runs[0];
+    if (first !== undefined && first.start === 0) {
+      return new RowWindow([{ ...first, messages: [message, ...first.messages] }, ...this.runs.slice(1).map((r) => ({ ...r, start: r.start + 1 }))]);
+    }
+    // Nothing loaded at the top (arrivals without rows came first): a run of its own, the rows
+    // below it loaded by position when they are in view.
+    return new RowWindow([{ start: 0, messages: [message], next: null, last: false }, ...this.runs.map((r) => ({ ...r, start: r.start + 1 }))]);
+  }
+
+  /** `count` messages arrived at the top whose rows are not here: every row moves down by it. */
+  shift(count: number): RowWindow {
+    return count === 0 ? this : new RowWindow(this.runs.map((r) => ({ ...r, start: r.start + count })));
   }
 
   /** The same rows with one message's tags replaced (an updated event that carries them). */
