@@ -32,6 +32,11 @@ export interface BodyScan {
   text: string;
   /** Lower-case names of attachments, searchable by free text. */
   filenames: string[];
+  /**
+   * Leaf parts below the message's own header that declare a Content-ID (what Mailpit's has:inline
+   * counts): read from part headers, never from body text that quotes such a line.
+   */
+  inlines: number;
   problems: string[];
 }
 
@@ -39,6 +44,7 @@ interface Walk {
   plain: string | null;
   html: string | null;
   attachments: number;
+  inlines: number;
   filenames: string[];
   parts: number;
   problems: Set<string>;
@@ -46,7 +52,7 @@ interface Walk {
 
 /** `top`: the message's header block when the caller has read it already (for the header summary too). */
 export function scanBody(raw: Buffer, top?: HeaderBlock): BodyScan {
-  const w: Walk = { plain: null, html: null, attachments: 0, filenames: [], parts: 0, problems: new Set() };
+  const w: Walk = { plain: null, html: null, attachments: 0, inlines: 0, filenames: [], parts: 0, problems: new Set() };
   walkPart(raw, 0, raw.length, 0, w, top);
   const visible = w.plain ?? (w.html !== null ? htmlToText(w.html) : '');
   // Link targets are searched (a test looks for the reset link it expects, often only in an
@@ -58,6 +64,7 @@ export function scanBody(raw: Buffer, top?: HeaderBlock): BodyScan {
     attachments: w.attachments,
     text,
     filenames: w.filenames,
+    inlines: w.inlines,
     problems: [...w.problems],
   };
 }
@@ -138,8 +145,10 @@ function walkPart(buf: Buffer, start: number, end: number, depth: number, w: Wal
     return;
   }
 
+  const contentId = firstField(fields, 'content-id') !== undefined;
+  if (contentId && depth > 0) w.inlines++;
   if (!isBodyText(type, dispositionType)) {
-    if (!isPartOfHtml(firstField(fields, 'content-id') !== undefined, related, dispositionType)) {
+    if (!isPartOfHtml(contentId, related, dispositionType)) {
       w.attachments++;
       if (filename) w.filenames.push(filename.toLowerCase());
     }

@@ -15,7 +15,7 @@ import type { Address, Envelope, IncomingMessage, MessageSummary } from './types
 import { RawArena } from './raw-arena.js';
 import { Recent } from './recent.js';
 import { TextIndex } from './text-index.js';
-import { bodyShape, plainBodyText, SHAPE_ATTACHMENTS, SHAPE_UNKNOWN } from './plain-body.js';
+import { bodyShape, plainBodyText, shapeHasAttachments, shapeHasInline, SHAPE_UNKNOWN } from './plain-body.js';
 import { normalizeTags, tagsOfMessage, TagCounts } from './tags.js';
 import type {
   BodyCandidates,
@@ -360,8 +360,11 @@ export class MemoryStore implements MessageStore {
   }
 
   hasAttachments(message: StoredMessage): boolean | null {
-    const { shape } = message as Entry;
-    return shape === SHAPE_UNKNOWN ? null : shape === SHAPE_ATTACHMENTS;
+    return shapeHasAttachments((message as Entry).shape);
+  }
+
+  hasInline(message: StoredMessage): boolean | null {
+    return shapeHasInline((message as Entry).shape);
   }
 
   mayHaveHeader(message: StoredMessage, name: string): boolean {

@@ -16,6 +16,9 @@ export const SHAPE_UNKNOWN = -1;
 export const SHAPE_ATTACHMENTS = -2;
 /** No attachment, and the text is not the bytes as they are (HTML, multipart, QP, base64...). */
 export const SHAPE_DECODED = -3;
+/** As SHAPE_ATTACHMENTS and SHAPE_DECODED, with a part that declares a Content-ID (BodyScan.inlines, Mailpit's has:inline). */
+export const SHAPE_ATTACHMENTS_INLINE = -4;
+export const SHAPE_DECODED_INLINE = -5;
 /** A body starting past this is not taken as plain: the offset stays a small integer. */
 const MAX_PLAIN_START = 2 ** 28;
 
@@ -24,7 +27,8 @@ const MAX_PLAIN_START = 2 ** 28;
  * the text is `raw` from `start` read as Latin-1 (ASCII mail) or as UTF-8.
  */
 export function bodyShape(raw: Buffer, body: BodyScan, block?: HeaderBlock): number {
-  if (body.attachments > 0) return SHAPE_ATTACHMENTS;
+  if (body.attachments > 0) return body.inlines > 0 ? SHAPE_ATTACHMENTS_INLINE : SHAPE_ATTACHMENTS;
+  if (body.inlines > 0) return SHAPE_DECODED_INLINE;
   if (body.filenames.length > 0) return SHAPE_DECODED;
   const start = (block ?? readHeaderBlock(raw)).bodyStart;
   const length = raw.length - start;
@@ -33,6 +37,16 @@ export function bodyShape(raw: Buffer, body: BodyScan, block?: HeaderBlock): num
   if (body.text.length === length && body.text === raw.toString('latin1', start)) return start * 2;
   if (body.text === raw.toString('utf8', start)) return start * 2 + 1;
   return SHAPE_DECODED;
+}
+
+/** Whether the scan counted attachments; null when not indexed yet. */
+export function shapeHasAttachments(shape: number): boolean | null {
+  return shape === SHAPE_UNKNOWN ? null : shape === SHAPE_ATTACHMENTS || shape === SHAPE_ATTACHMENTS_INLINE;
+}
+
+/** Whether a part declares a Content-ID (BodyScan.inlines); null when not indexed yet. */
+export function shapeHasInline(shape: number): boolean | null {
+  return shape === SHAPE_UNKNOWN ? null : shape === SHAPE_ATTACHMENTS_INLINE || shape === SHAPE_DECODED_INLINE;
 }
 
 /** The searchable text of a plain body (`shape` >= 0), read from its bytes; its first `limit` bytes only when given. */

@@ -189,6 +189,8 @@ export interface MessageStore {
   plainText?(message: StoredMessage, limit?: number): string | null;
   /** Whether the body scan counts attachments in the message; null when it is not indexed yet. Absent: read the body. */
   hasAttachments?(message: StoredMessage): boolean | null;
+  /** Whether a MIME part of the message declares a Content-ID (BodyScan.inlines); null when it is not indexed yet. Absent: read the body. */
+  hasInline?(message: StoredMessage): boolean | null;
   /**
    * Indexes messages not indexed yet for about `budgetMs`; true once none is left. A search runs
    * it in slices before walking (server/search/sliced-match.ts), so that it reads the index

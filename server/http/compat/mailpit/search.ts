@@ -43,11 +43,13 @@ function bccText(m: StoredMessage): string {
   return [addressText(m, 'bcc'), ...hidden].join('\0');
 }
 
-const CONTENT_ID = /(?:^|\n)content-id[ \t]*:/i;
-
-/** Whether a MIME part of the message declares a Content-ID (read as latin1: every byte is a character). */
-function hasContentId(m: StoredMessage): boolean {
-  return CONTENT_ID.test(m.raw.toString('latin1'));
+/**
+ * Whether a MIME part of the message declares a Content-ID in its header (Mailpit counts these parts,
+ * enmime's inlines): what indexing learned of the MIME structure, else the body scan's (a recent one
+ * is cached). Never the raw text, where a body quoting a "Content-ID:" line would match.
+ */
+function hasInlinePart(store: MessageStore): MessagePredicate {
+  return (m) => store.hasInline?.(m) ?? store.body(m).inlines > 0;
 }
 
 /** The offset (ms) of a time zone from UTC at an instant, from Intl (Node has full ICU). */
@@ -197,9 +199,9 @@ function mailpitTerm(arg: string, exclude: boolean, tz: string | undefined, stor
       return viaQuery({ kind: 'attachment' });
     case 'has:inline':
     case 'has:inlines':
-      // Mailpit counts parts with a Content-ID (enmime's inlines); a part header line naming one is
-      // found in one pass over the bytes, without a full parse of every message.
-      return negate(hasContentId);
+      // Mailpit counts parts with a Content-ID (enmime's inlines). Walked in slices with the other
+      // terms (the routes' sliced walk indexes any backlog first, so the store knows).
+      return negate(hasInlinePart(store));
   }
   return arg.trim() === '' ? null : viaQuery({ kind: 'text', value: arg });
 }
