@@ -586,8 +586,12 @@ export class MemoryStore implements MessageStore {
   }
 
   since(afterSeq: number): StoredMessage[] {
+    const from = this.#indexBefore(afterSeq + 1) + 1;
+    // No deleted slot anywhere: a copy of the array's end (a search starts with since(0), and
+    // pushing 100,000 one by one took 2 ms of a 12 ms `to:` search, bench: api).
+    if (this.#holes === 0) return this.#slots.slice(from) as Entry[];
     const out: StoredMessage[] = [];
-    for (let i = this.#indexBefore(afterSeq + 1) + 1; i < this.#slots.length; i++) {
+    for (let i = from; i < this.#slots.length; i++) {
       const m = this.#slots[i]!;
       if (typeof m !== 'number') out.push(m);
     }
