@@ -752,6 +752,9 @@ export class MemoryStore implements MessageStore {
         this.#holes--;
         continue;
       }
+      // Its seq in its place, as a deletion leaves: the prefix is dropped only now and then, and
+      // until then it held every evicted message and its raw bytes (raw-memory.test.ts).
+      this.#slots[this.#head - 1] = m.seq;
       this.#forget(m);
       evicted.push({ id: m.id, inbox: m.inbox });
     }

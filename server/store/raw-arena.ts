@@ -7,6 +7,8 @@
 // empty in the order they filled; deletions can leave a few messages holding a mostly empty slab,
 // so the store moves the survivors of sparse slabs into the current one (sparseSlabs()).
 
+import { Collector } from './collect.js';
+
 /** Messages up to this size are copied into a slab; larger ones keep their own Buffer. */
 export const ARENA_MAX_MESSAGE = 64 * 1024;
 const SLAB_SIZE = 4 * 1024 * 1024;
@@ -26,6 +28,9 @@ export class RawArena {
   #current: Slab | null = null;
   #used = 0;
   #live = 0;
+  /** Bytes of held messages too large for a slab (each its own Buffer). */
+  #large = 0;
+  readonly #collector = new Collector();
 
   /**
    * A copy of a small message in the current slab; a large one as it is (a copy would double the
@@ -34,7 +39,10 @@ export class RawArena {
    */
   hold(raw: Buffer): Buffer {
     const length = raw.length;
-    if (length > ARENA_MAX_MESSAGE) return raw;
+    if (length > ARENA_MAX_MESSAGE) {
+      this.#large += length;
+      return raw;
+    }
     const owner = this.#slabs.get(raw.buffer);
     if (owner !== undefined) {
       owner.live += length;
@@ -62,10 +70,16 @@ export class RawArena {
   /** A message left the store. */
   release(raw: Buffer): void {
     const slab = this.#slabs.get(raw.buffer);
-    if (!slab) return;
+    if (!slab) {
+      // A large message's own bytes: freed at V8's next full collection.
+      this.#collector.freed(raw.length, this.#live + this.#large);
+      this.#large -= raw.length;
+      return;
+    }
     slab.live -= raw.length;
     this.#live -= raw.length;
     if (slab.live > 0) return;
+    this.#collector.freed(SLAB_SIZE, this.#live + this.#large);
     // Never fill an emptied slab again: views of its old messages may still be in flight (a reply
     // being written, a parse queued), and rewinding would show them another message's bytes.
     // A new slab is cheap; the old one is collected once the last view goes.
@@ -90,6 +104,11 @@ export class RawArena {
     const moved = this.#copy(raw);
     this.release(raw);
     return moved;
+  }
+
+  /** Full collections asked for after releases (server/store/collect.ts), for tests. */
+  get collections(): number {
+    return this.#collector.runs;
   }
 
   /** Slabs allocated now, for tests. */
