@@ -559,3 +559,60 @@ describe("Mailpen's own tags API, and the compatibility routes in the OpenAPI do
     assert.equal(doc.paths['//view/{file}'], undefined, "cypress-mailpit's double-slash alias is not listed");
   });
 });
+
+describe("Tags in Mailpit's answers (list, search, info, tags) after tag changes and deletions", () => {
+  // What every message's own tags say: the names sorted as Mailpit sorts them, and each one's count.
+  const fromMessages = (): { names: string[]; counts: Record<string, number> } => {
+    const counts: Record<string, number> = {};
+    server.store.forEachNewest((m) => {
+      for (const t of m.tags) counts[t] = (counts[t] ?? 0) + 1;
+    });
+    const names = Object.keys(counts).sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()));
+    return { names, counts };
+  };
+  const answers = async (): Promise<{ list: string[]; search: string[]; info: Record<string, number>; tags: string[] }> => ({
+    list: (await mailpit.listMessages()).tags,
+    search: (await mailpit.searchMessages({ query: 'from:example.test' })).tags,
+    info: (await mailpit.getInfo()).Tags,
+    tags: await mailpit.getTags(),
+  });
+  const check = async (names: string[], counts: Record<string, number>, when: string): Promise<void> => {
+    const oracle = fromMessages();
+    assert.deepEqual(oracle, { names, counts }, `${when}: the messages' own tags`);
+    const got = await answers();
+    assert.deepEqual(got.list, names, `${when}: listMessages().tags`);
+    assert.deepEqual(got.search, names, `${when}: searchMessages().tags`);
+    assert.deepEqual(got.tags, names, `${when}: getTags()`);
+    assert.deepEqual(got.info, counts, `${when}: getInfo().Tags`);
+  };
+
+  it('each answers the tags every stored message carries, right after the mail arrives and after each change', async () => {
+    assert.equal(await mailpit.deleteMessages(), 'ok');
+    await check([], {}, 'empty');
+    const send = async (to: string, Tags?: string[]): Promise<string> =>
+      (await mailpit.sendMessage({ From: { Email: 'tags@example.test' }, To: [{ Email: to }], Subject: 'tag counts', ...(Tags ? { Tags } : {}) })).ID;
+    // Asked at once: not indexed yet, their tags are read for the answer.
+    const one = await send('a@example.test', ['zeta', 'Alpha']);
+    const two = await send('b@example.test', ['alpha-2', 'zeta']);
+    const three = await send('c+Mid@example.test');
+    await check(['Alpha', 'alpha-2', 'Mid', 'zeta'], { Alpha: 1, 'alpha-2': 1, Mid: 1, zeta: 2 }, 'sent');
+    await server.store.settled();
+    await check(['Alpha', 'alpha-2', 'Mid', 'zeta'], { Alpha: 1, 'alpha-2': 1, Mid: 1, zeta: 2 }, 'indexed');
+
+    assert.equal(await mailpit.setTags({ IDs: [one], Tags: ['zeta'] }), 'ok');
+    await check(['alpha-2', 'Mid', 'zeta'], { 'alpha-2': 1, Mid: 1, zeta: 2 }, 'Alpha replaced');
+    assert.equal(await mailpit.renameTag('zeta', 'Omega'), 'ok');
+    await check(['alpha-2', 'Mid', 'Omega'], { 'alpha-2': 1, Mid: 1, Omega: 2 }, 'zeta renamed');
+    assert.equal(await mailpit.deleteMessages({ IDs: [two] }), 'ok');
+    await check(['Mid', 'Omega'], { Mid: 1, Omega: 1 }, 'a message deleted');
+    assert.equal(await mailpit.deleteTag('Mid'), 'ok');
+    assert.ok(server.store.get(three), 'deleting a tag keeps the message');
+    await check(['Omega'], { Omega: 1 }, 'Mid deleted');
+    assert.equal(await mailpit.deleteMessagesBySearch({ query: 'tag:Omega' }), 'ok');
+    await check([], {}, 'deleted by search');
+    await send('d+again@example.test', ['Alpha']);
+    await check(['again', 'Alpha'], { again: 1, Alpha: 1 }, 'sent after');
+    assert.equal(await mailpit.deleteMessages(), 'ok');
+    await check([], {}, 'all deleted');
+  });
+});

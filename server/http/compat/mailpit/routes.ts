@@ -22,6 +22,7 @@ import * as S from './schemas.js';
 import { composeMime, isAddress, type OutgoingMail } from '../../providers/capture.js';
 import { DEFAULT_INBOX, inboxRefusal } from '../../../store/inbox-name.js';
 import { normalizeTags } from '../../../store/tags.js';
+import { tagCounts } from '../../routes/tags.js';
 import { rewriteCidReferences, linksInNewTab } from '../../../mail/html.js';
 import { htmlCsp } from '../../routes/message-content.js';
 import type { MessageChecks } from '../../../checks/index.js';
@@ -67,13 +68,14 @@ async function walkedSearch(store: MessageStore, query: string, tz: string | und
   return walked(store, search(store, query, tz), {}, 'search: ');
 }
 
-/** Every tag in use, sorted as Mailpit sorts them. */
-export function allTags(store: MessageStore): string[] {
-  const seen = new Set<string>();
-  store.forEachNewest((m) => {
-    for (const t of m.tags) seen.add(t);
-  });
-  return [...seen].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()));
+/**
+ * Every tag in use, sorted as Mailpit sorts them: the names of the counts the store keeps (GET
+ * /api/tags's tagCounts), read in slices when messages not indexed yet have tags to read, instead
+ * of walking every message in one piece on every list, search and info. Read the store
+ * synchronously after awaiting this and the two agree.
+ */
+export async function allTags(store: MessageStore): Promise<string[]> {
+  return (await tagCounts(store)).map((t) => t.name);
 }
 
 /** Counters Mailpit reports in RuntimeStats that Mailpen's store can know, counted from its events. */
@@ -124,11 +126,9 @@ export async function mailpitRoutes(app: App, deps: AppDeps & { checks: MessageC
   });
 
   app.get('/api/v1/info', { schema: { summary: 'Application information (Mailpit)', tags: [TAG], response: { 200: S.Info } } }, async () => {
+    // The tag counts first: the rest is read in the same turn, so it counts the same messages.
+    const tags = Object.fromEntries((await tagCounts(store)).map((t) => [t.name, t.messages]));
     const counts = store.counts();
-    const tags: Record<string, number> = {};
-    store.forEachNewest((m) => {
-      for (const t of m.tags) tags[t] = (tags[t] ?? 0) + 1;
-    });
     return {
       Version: runtime.version,
       // Mailpen checks no release feed (it makes no outbound request): the latest it knows is itself.
@@ -168,8 +168,10 @@ export async function mailpitRoutes(app: App, deps: AppDeps & { checks: MessageC
     HideDeleteAllButton: false,
   }));
 
-  const list = (match: MessagePredicate | undefined, query: { start?: string | undefined; limit?: string | undefined }) => {
+  const list = async (match: MessagePredicate | undefined, query: { start?: string | undefined; limit?: string | undefined }) => {
     const { start, limit } = page(query);
+    // The tags first: the page and counts are read in the same turn, from the same messages.
+    const tags = await allTags(store);
     const all = store.counts();
     const found = store.list({ match, limit: Math.max(limit, 1), offset: start });
     const messages = limit === 0 ? [] : found.messages;
@@ -180,7 +182,7 @@ export async function mailpitRoutes(app: App, deps: AppDeps & { checks: MessageC
       messages_count: found.total,
       messages_unread: found.unread,
       start,
-      tags: allTags(store),
+      tags,
       messages: messages.map((m) => mailpitSummary(m, store)),
     };
   };
