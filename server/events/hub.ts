@@ -103,10 +103,10 @@ const AHEAD_WAIT_MS = 5000;
 /** Sustained, frames go out at most once per this interval... */
 const FLUSH_INTERVAL_MS = 10;
 /**
- * ...or this one while every client asked for at most N rows a frame (the UI): 20 frames a second
+ * ...or this one while every client asked for at most N rows a frame (the UI): 10 frames a second
  * is as fast as a list is read, and the rows of a frame are one page however many arrived.
  */
-const ROWS_FLUSH_INTERVAL_MS = 50;
+const ROWS_FLUSH_INTERVAL_MS = 100;
 /** ...after this many at once: a message now and then, or a send-then-wait test, never waits. */
 const FLUSH_BURST = 4;
 
