@@ -103,6 +103,114 @@ describe('several replicas on one Redis', () => {
     assert.deepEqual(await subjects(b, 'header:X-Nothing'), []);
   });
 
+  test("Mailpit's has:inline and the tag counts (/api/tags, Mailpit's Tags) answer on each replica what one in-memory Mailpen answers, after tag changes and deletions", async () => {
+    const db = nextDb++;
+    const [a, b] = [await replica(db), await replica(db)];
+    const single = await startTestServer();
+    servers.push(single);
+    const mail = [
+      // Quotes a Content-ID line in its text: not inline.
+      'From: a@example.test\r\nTo: b+quoted@example.test\r\nSubject: quoted\r\nX-Tags: alpha, Beta\r\n\r\nA header pasted into a reply:\r\nContent-ID: <x@y>\r\n',
+      // An image shown by cid:, its Content-ID on its part header: inline.
+      'From: a@example.test\r\nTo: b@example.test\r\nSubject: inline\r\nX-Tags: alpha\r\nMIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=rel\r\n\r\n--rel\r\nContent-Type: text/html\r\n\r\n<img src="cid:logo@y">\r\n--rel\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\nContent-ID: <logo@y>\r\n\r\niVBORw0KGgo=\r\n--rel--\r\n',
+      // An attachment without a Content-ID: not inline.
+      'From: a@example.test\r\nTo: b+files@example.test\r\nSubject: attached\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b2\r\n\r\n--b2\r\nContent-Type: text/plain\r\n\r\nsee file.\r\n--b2\r\nContent-Type: application/octet-stream; name=a.bin\r\nContent-Disposition: attachment; filename=a.bin\r\nContent-Transfer-Encoding: base64\r\n\r\nAAEC\r\n--b2--\r\n',
+      'From: a@example.test\r\nTo: b@example.test\r\nSubject: untagged\r\n\r\nnothing here\r\n',
+    ];
+    for (const raw of mail) {
+      assert.equal((await sendRaw(a.smtpPort, Buffer.from(raw))).code, 250);
+      assert.equal((await sendRaw(single.smtpPort, Buffer.from(raw))).code, 250);
+    }
+    await waitFor('B has them all', async () => (await ids(b)).length === mail.length);
+    // The replica answers from its view's shortcuts (tag counts, the MIME shape), as one process does,
+    // rather than walking every message for the tags and reading every body for has:inline.
+    for (const server of [a, b]) {
+      assert.equal(typeof server.store.tagCounts, 'function', 'the replica passes tagCounts to its view');
+      assert.equal(typeof server.store.hasInline, 'function', 'the replica passes hasInline to its view');
+    }
+    const mailpitSubjects = async (server: TestServer, query: string): Promise<string[]> => {
+      const { status, body } = await json(`${server.httpUrl}/api/v1/search?query=${encodeURIComponent(query)}`);
+      assert.equal(status, 200, `${query}: ${JSON.stringify(body)}`);
+      return body.messages.map((m: { Subject: string }) => m.Subject).sort();
+    };
+    // Every answer that carries tags: Mailpen's counts, and Mailpit's tags, list, search and info.
+    const tagAnswers = async (server: TestServer) => ({
+      counts: (await json(`${server.httpUrl}/api/tags`)).body.tags,
+      mailpitTags: (await json(`${server.httpUrl}/api/v1/tags`)).body,
+      mailpitList: (await json(`${server.httpUrl}/api/v1/messages`)).body.tags,
+      mailpitSearch: (await json(`${server.httpUrl}/api/v1/search?query=from%3Aexample.test`)).body.tags,
+      mailpitInfo: (await json(`${server.httpUrl}/api/v1/info`)).body.Tags,
+    });
+    const compare = async (when: string, counts: Array<{ name: string; messages: number }>): Promise<void> => {
+      const expected = await tagAnswers(single);
+      assert.deepEqual(expected.counts, counts, `${when}: the in-memory Mailpen`);
+      assert.deepEqual(expected.mailpitTags, counts.map((t) => t.name));
+      assert.deepEqual(expected.mailpitInfo, Object.fromEntries(counts.map((t) => [t.name, t.messages])));
+      for (const [name, server] of [['A', a], ['B', b]] as const) {
+        // Another replica applies a write when it reads it from the log: wait for it to agree.
+        let last: unknown;
+        await waitFor(`${name} ${when}`, async () => {
+          last = await tagAnswers(server);
+          return JSON.stringify(last) === JSON.stringify(expected);
+        }, 5_000).catch(() => assert.deepEqual(last, expected, `${name}: ${when}`));
+      }
+    };
+    const forms = ['has:inline', '-has:inline', 'has:inlines subject:inline', 'has:attachment', '"Content-ID"'];
+    const compareForms = async (when: string): Promise<void> => {
+      for (const q of forms) {
+        const expected = await mailpitSubjects(single, q);
+        assert.deepEqual(await mailpitSubjects(a, q), expected, `A: ${q} (${when})`);
+        assert.deepEqual(await mailpitSubjects(b, q), expected, `B: ${q} (${when})`);
+      }
+      assert.deepEqual(await mailpitSubjects(b, 'has:inline'), ['inline'], `B: has:inline is the part with a Content-ID header (${when})`);
+      assert.deepEqual(await mailpitSubjects(b, '-has:inline'), ['attached', 'quoted', 'untagged'], when);
+    };
+    // Right after the mail (some not indexed yet), and once every replica has indexed it.
+    await compareForms('as it arrives');
+    await compare('as it arrives', [
+      { name: 'alpha', messages: 2 },
+      { name: 'Beta', messages: 1 },
+      { name: 'files', messages: 1 },
+      { name: 'quoted', messages: 1 },
+    ]);
+    await Promise.all([a, b, single].map((s) => s.store.settled()));
+    await compareForms('indexed');
+
+    // The same writes on both sides, by subject (the ids differ): tags set through B, a deletion through A.
+    const idOf = async (server: TestServer, subject: string): Promise<string> => {
+      const { body } = await json(`${server.httpUrl}/api/messages?q=${encodeURIComponent(`subject:${subject}`)}`);
+      assert.equal(body.messages.length, 1, `${subject} on ${server.httpUrl}`);
+      return body.messages[0].id;
+    };
+    const setTags = async (server: TestServer, subject: string, tags: string[]): Promise<void> => {
+      const res = await json(`${server.httpUrl}/api/messages/${await idOf(server, subject)}/tags`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tags }) });
+      assert.equal(res.status, 200);
+    };
+    const remove = async (server: TestServer, subject: string): Promise<void> => {
+      assert.deepEqual((await json(`${server.httpUrl}/api/messages/${await idOf(server, subject)}`, { method: 'DELETE' })).body, { deleted: 1 });
+    };
+    await setTags(b, 'untagged', ['gamma', 'alpha']);
+    await setTags(single, 'untagged', ['gamma', 'alpha']);
+    await setTags(b, 'quoted', []);
+    await setTags(single, 'quoted', []);
+    await compare('after tag changes', [
+      { name: 'alpha', messages: 2 },
+      { name: 'files', messages: 1 },
+      { name: 'gamma', messages: 1 },
+    ]);
+    await remove(a, 'inline');
+    await remove(single, 'inline');
+    await remove(a, 'attached');
+    await remove(single, 'attached');
+    await compare('after deletions', [
+      { name: 'alpha', messages: 1 },
+      { name: 'gamma', messages: 1 },
+    ]);
+    await waitFor('B has the deletions', async () => (await ids(b)).length === 2);
+    for (const q of forms) assert.deepEqual(await mailpitSubjects(b, q), await mailpitSubjects(single, q), `B: ${q} after deletions`);
+    assert.deepEqual(await mailpitSubjects(b, 'has:inline'), []);
+  });
+
   test('the event stream is one sequence: a client that leaves replica A resumes on replica B by seq with exactly the changes it missed', async () => {
     const db = nextDb++;
     const [a, b, c] = [await replica(db), await replica(db), await replica(db)];

@@ -37,6 +37,7 @@ import type {
   StoreLimits,
   StoreListener,
   StoredMessage,
+  TagCount,
 } from '../store.js';
 import type { IncomingMessage, MessageSummary } from '../types.js';
 import type { BodyScan } from '../../mail/scan.js';
@@ -77,6 +78,17 @@ function removes(e: StoreEvent): boolean {
 export interface SharedSettings {
   share(name: string, apply: (value: unknown) => void): (value: unknown) => void;
 }
+
+/** The members MessageStore leaves optional (shortcuts a store may offer, or Redis-only ones). */
+type OptionalMembers<T> = { [K in keyof T]-?: object extends Pick<T, K> ? K : never }[keyof T];
+/**
+ * Every optional MessageStore member the view (a MemoryStore) offers, this store offers too (it
+ * passes the read ones through, below): one it did not would be missing on every replica without a
+ * word, its callers quietly falling back to the slow way (walking every message, decoding every
+ * body). A new one added to MessageStore and MemoryStore and not here fails typecheck on this line.
+ */
+export type NotForwarded = None<Exclude<OptionalMembers<MessageStore> & keyof MemoryStore, keyof ReplicatedStore>>;
+type None<T extends never> = T;
 
 export class ReplicatedStore implements MessageStore, SharedSettings {
   readonly #view: MemoryStore;
@@ -440,6 +452,9 @@ export class ReplicatedStore implements MessageStore, SharedSettings {
   hasAttachments(message: StoredMessage): boolean | null {
     return this.#view.hasAttachments(message);
   }
+  hasInline(message: StoredMessage): boolean | null {
+    return this.#view.hasInline(message);
+  }
   mayHaveHeader(message: StoredMessage, name: string): boolean {
     return this.#view.mayHaveHeader(message, name);
   }
@@ -448,6 +463,11 @@ export class ReplicatedStore implements MessageStore, SharedSettings {
   }
   settled(): Promise<void> {
     return this.#view.settled();
+  }
+  // The view counts tags as it applies the log (adds, tag changes, deletes, evictions, clears), so
+  // GET /api/tags and Mailpit's Tags read the counts rather than walking every message.
+  tagCounts(budgetMs: number): TagCount[] | null {
+    return this.#view.tagCounts(budgetMs);
   }
   list(options: ListOptions): ListPage {
     return this.#view.list(options);
