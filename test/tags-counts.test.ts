@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import nodemailer from 'nodemailer';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { tagsOfMessage } from '../server/store/tags.js';
+import { assertSlicedAfresh, type SlicedAttempt } from './helpers/timer-gaps.js';
 
 interface TagRow {
   name: string;
@@ -116,52 +117,59 @@ describe('GET /api/tags from counts the store keeps', () => {
     }
   });
 
-  it('answers right after a 40,000-message upload in slices: timers run while it reads the tags not read yet', async () => {
-    const local = await startTestServer({ maxMessages: 0 });
-    try {
-      const count = 40_000;
-      let mbox = '';
-      for (let i = 0; i < count; i++) {
-        mbox += `From sender@example.test Sat Jan  1 00:00:00 2026\nFrom: sender@example.test\nTo: user+t${i % 7}@example.test\nX-Tags: batch, n${i % 3}\nSubject: m${i}\n\nbody ${i}\n\n`;
-      }
+  it("answers right after a 40,000-message upload in slices: timers run while it, Mailpit's list and Mailpit's info read the tags not read yet", async () => {
+    const count = 40_000;
+    let mbox = '';
+    for (let i = 0; i < count; i++) {
+      mbox += `From sender@example.test Sat Jan  1 00:00:00 2026\nFrom: sender@example.test\nTo: user+t${i % 7}@example.test\nX-Tags: batch, n${i % 3}\nSubject: m${i}\n\nbody ${i}\n\n`;
+    }
+    const expected = [
+      { name: 'batch', messages: count },
+      { name: 'n0', messages: Math.ceil(count / 3) },
+      { name: 'n1', messages: Math.ceil((count - 1) / 3) },
+      { name: 'n2', messages: Math.ceil((count - 2) / 3) },
+      ...[0, 1, 2, 3, 4, 5, 6].map((k) => ({ name: `t${k}`, messages: Math.ceil((count - k) / 7) })),
+    ];
+    const routes: Array<[string, (body: any) => void]> = [
+      ['/api/tags', (body) => assert.deepEqual(body.tags, expected)],
+      ['/api/v1/messages?limit=50', (body) => {
+        assert.deepEqual(body.tags, expected.map((t) => t.name));
+        assert.equal(body.total, count);
+      }],
+      ['/api/v1/info', (body) => assert.deepEqual(body.Tags, Object.fromEntries(expected.map((t) => [t.name, t.messages])))],
+    ];
+    // Each attempt on a server of its own (the first answer reads the tags, after which the counts
+    // are there; and clearing one server's 40,000 messages again and again has its store ask for a
+    // full collection, a pause of its own, during the next attempt), just given the same upload,
+    // measured against what the routes did before on the same messages, in the same run: every
+    // message's tags read from its header block in one piece.
+    let local: TestServer | undefined;
+    const fresh = async (): Promise<SlicedAttempt> => {
+      await local?.close();
+      local = await startTestServer({ maxMessages: 0 });
+      // The app's first requests compile their schemas: not what is measured.
+      for (const [url] of routes) assert.equal((await local.app.inject({ url })).statusCode, 200);
       const up = await fetch(`${local.httpUrl}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/mbox' }, body: mbox });
       assert.equal(up.status, 201, await up.clone().text());
-      // What the route did before, in one piece: every message's tags read from its header block.
       const t0 = performance.now();
-      const messages = local.store.since(0);
-      for (const m of messages) tagsOfMessage(m.raw, m.envelope.rcptTo);
-      const inOnePiece = performance.now() - t0;
-
-      let last = performance.now();
-      let longestGap = 0;
-      let ticks = 0;
-      const timer = setInterval(() => {
-        const now = performance.now();
-        longestGap = Math.max(longestGap, now - last);
-        last = now;
-        ticks++;
-      }, 1);
-      const started = performance.now();
-      const tags = await tagsOf(local);
-      const elapsed = performance.now() - started;
-      clearInterval(timer);
-
-      const expected = [
-        { name: 'batch', messages: count },
-        { name: 'n0', messages: Math.ceil(count / 3) },
-        { name: 'n1', messages: Math.ceil((count - 1) / 3) },
-        { name: 'n2', messages: Math.ceil((count - 2) / 3) },
-        ...[0, 1, 2, 3, 4, 5, 6].map((k) => ({ name: `t${k}`, messages: Math.ceil((count - k) / 7) })),
-      ];
-      assert.deepEqual(tags, expected);
-      console.log(`# /api/tags after the upload: ${elapsed.toFixed(1)} ms, longest timer gap ${longestGap.toFixed(1)} ms, ${ticks} ticks; the old walk in one piece: ${inOnePiece.toFixed(1)} ms`);
-      // The background indexer's slices (8 ms) run meanwhile too: gaps of 10 to 30 ms under load, where
-      // the walk in one piece held the loop for all of it (100 to 300 ms here).
-      assert.ok(longestGap < inOnePiece / 2 && ticks >= 4, `longest gap ${longestGap.toFixed(1)} ms; in one piece ${inOnePiece.toFixed(1)} ms`);
+      for (const m of local.store.since(0)) tagsOfMessage(m.raw, m.envelope.rcptTo);
+      return { app: local.app, inOnePiece: performance.now() - t0 };
+    };
+    try {
+      // The background indexer reads tags too and runs its slices (8 ms) meanwhile, so the gaps are
+      // not only the request's: 10 to 46 ms under load, where the walk in one piece held the loop for
+      // all of it (100 to 300 ms here). Half of that, then, not the quarter of a search over indexed mail.
+      for (const [url, checkBody] of routes) {
+        const run = await assertSlicedAfresh(fresh, url, ({ res }) => {
+          assert.equal(res.statusCode, 200, res.body);
+          checkBody(JSON.parse(res.body));
+        }, { maxShare: 1 / 2 });
+        console.log(`# ${url} after the upload: ${run.elapsed.toFixed(1)} ms, longest timer gap ${run.longestGap.toFixed(1)} ms, ${run.ticks} ticks; the old walk in one piece: ${run.inOnePiece.toFixed(1)} ms (attempt ${run.attempts})`);
+      }
       // Asked again: the counts are there, nothing is read.
-      assert.deepEqual(await tagsOf(local), expected);
+      assert.deepEqual(await tagsOf(local!), expected);
     } finally {
-      await local.close();
+      await local?.close();
     }
   });
 });
