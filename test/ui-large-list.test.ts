@@ -237,4 +237,48 @@ describe('the inbox UI with 20,000 messages', () => {
     await scrollToRow(300);
     for (const row of await assertShownMatchApi()) assert.equal(row.subject, `Burst ${String(BURST - 1 - row.index).padStart(3, '0')}`, `row ${row.index}`);
   });
+
+  test('a burst while the first page is on its way does not push that page down: it was answered after the burst, and its rows are the newest', async () => {
+    const total = ((await (await fetch(`${server.httpUrl}/api/messages?limit=1`)).json()) as ListBody).total;
+    const search = page.getByLabel('Search messages');
+    await search.fill(`subject:"${subjectOf(1)}"`);
+    await page.getByTestId('list-count').filter({ hasText: /^\s*1 message/ }).waitFor();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let heldOne!: () => void;
+    const holding = new Promise<void>((resolve) => (heldOne = resolve));
+    let firstPages = 0;
+    // The list's first page, asked for again when the search is cleared: no search, no offset, no cursor.
+    const firstPage = (url: URL): boolean =>
+      url.pathname === '/api/messages' && !url.searchParams.get('q') && !url.searchParams.has('offset') && !url.searchParams.has('cursor');
+    await page.route(firstPage, async (route) => {
+      if (++firstPages === 1) {
+        heldOne();
+        await held;
+      }
+      await route.continue();
+    });
+    try {
+      await search.fill('');
+      await holding;
+      // The burst reaches the page while that page is held: 950 references, then 50 rows. (Past the
+      // 300 rows a gap is filled with at once, so a page pushed down would still be in view at 960.)
+      const eventsBefore = streamEvents.length;
+      const BURST = 1000;
+      for (let i = 0; i < BURST; i++) store(`Held ${String(i).padStart(3, '0')}`);
+      for (let tries = 0; tries < 50 && !streamEvents.slice(eventsBefore).some((e) => e.type === 'added'); tries++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(streamEvents.slice(eventsBefore).some((e) => e.type === 'arrived'), 'the burst came as references and rows');
+      release();
+      await page.getByTestId('list-count').filter({ hasText: new RegExp(`^\\s*${(total + BURST).toLocaleString('en-US')} messages`) }).waitFor();
+      const top = await assertShownMatchApi();
+      assert.equal(top[0]!.subject, 'Held 999', 'the newest first, where the page put it');
+      // Below the page: the burst's older messages, loaded where they are.
+      await scrollToRow(960);
+      for (const row of await assertShownMatchApi()) if (row.index < BURST) assert.equal(row.subject, `Held ${String(BURST - 1 - row.index).padStart(3, '0')}`, `row ${row.index}`);
+      assert.equal(firstPages, 1, 'no second load hid it');
+    } finally {
+      release();
+      await page.unroute(firstPage);
+    }
+  });
 });

@@ -193,7 +193,16 @@ export class Inbox {
       this.#loaded = true;
       const pending = this.#pending ?? [];
       this.#pending = null;
-      for (const event of pending) this.apply(event);
+      // The page may have been answered before or after the arrivals that came meanwhile. The last
+      // of them that it holds says: it was answered after that one, so every arrival up to it is in
+      // the page or below it (older than its rows), never above. Only those after it move the rows.
+      let reflected = -1;
+      pending.forEach((e, i) => {
+        if (arrivalIds(e).some((id) => this.#rows.indexOf(id) >= 0)) reflected = i;
+      });
+      pending.forEach((event, i) => {
+        if (i > reflected || arrivalIds(event).length === 0) this.apply(event);
+      });
     } catch (err) {
       if (generation !== this.#generation) return;
       this.#pending = null;
@@ -375,6 +384,13 @@ export class Inbox {
       void this.reload();
     }, REFRESH_DELAY_MS);
   }
+}
+
+/** The messages an event says arrived (added, or arrived without rows); none for any other event. */
+function arrivalIds(event: ChangeEvent): string[] {
+  if (event.type === 'added') return [event.data.message.id];
+  if (event.type === 'arrived') return event.data.messages.map((m) => m.id);
+  return [];
 }
 
 /** The end of every `switch` on an event: a new event type does not compile until it is handled. */
