@@ -37,3 +37,17 @@ test('the bytes of evicted large messages are freed soon after, not held until V
   }
   assert.ok(held <= 16 * MB, `ArrayBuffers are what the store holds (8 MB) and little more: ${(held / MB).toFixed(1)} MB over the start`);
 });
+
+test('the bytes of a store cleared at once are freed soon after too', async () => {
+  const store = new MemoryStore({ maxMessages: 0, maxBytes: 0 });
+  const before = process.memoryUsage().arrayBuffers;
+  for (let i = 0; i < 40; i++) store.add({ raw: largeMessage(i, MB), inbox: 'default', envelope: ENVELOPE });
+  await store.settled();
+  store.clear();
+  let held = Infinity;
+  for (let tries = 0; tries < 60 && held > 16 * MB; tries++) {
+    await sleep(100);
+    held = process.memoryUsage().arrayBuffers - before;
+  }
+  assert.ok(held <= 16 * MB, `ArrayBuffers back near the start: ${(held / MB).toFixed(1)} MB over it`);
+});

@@ -16,7 +16,7 @@ type Collect = () => void;
 
 /** V8's gc(), exposed for this process at first use when it was not started with --expose-gc. */
 let gc: Collect | null = null;
-function collector(): Collect {
+function gcFunction(): Collect {
   if (gc) return gc;
   const own = (globalThis as { gc?: Collect }).gc;
   if (own) return (gc = own);
@@ -34,16 +34,11 @@ const SETTLE_MS = 200;
 /** Freed bytes that warrant a collection even while the store holds little. */
 const MIN_FREED = 16 * 1024 * 1024;
 
-export class Collector {
+/** One for the process, as the collection is: every store's releases count toward the same one. */
+class Collector {
   #freed = 0;
   #lastAt = -Infinity;
   #pending: NodeJS.Timeout | null = null;
-  #runs = 0;
-
-  /** Collections asked for so far (for tests and the metrics). */
-  get runs(): number {
-    return this.#runs;
-  }
 
   /** `bytes` of raw mail are no longer the store's; `held`: what it still holds. */
   freed(bytes: number, held: number): void {
@@ -59,9 +54,8 @@ export class Collector {
     const freed = this.#freed;
     this.#freed = 0;
     this.#lastAt = performance.now();
-    this.#runs++;
     const before = process.memoryUsage().arrayBuffers;
-    collector()();
+    gcFunction()();
     if (retries === 0) return;
     // Still referenced when it ran (the indexer's queue of a large backlog, a reply being written):
     // try again a little later, as no further release may come to ask for it.
@@ -74,9 +68,6 @@ export class Collector {
     }, SETTLE_MS);
     this.#pending.unref();
   }
-
-  close(): void {
-    if (this.#pending) clearTimeout(this.#pending);
-    this.#pending = null;
-  }
 }
+
+export const collector = new Collector();

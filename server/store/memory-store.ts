@@ -232,7 +232,7 @@ export class MemoryStore implements MessageStore {
   #unread = 0;
   #seq = 1;
   #listeners = new Set<StoreListener>();
-  #arena = new RawArena();
+  readonly #arena = new RawArena();
   #parses = new Recent<Entry, HeaderSummary>(RECENT_PARSES, RECENT_PARSE_BYTES);
   #tagCounts = new TagCounts();
   #entryContext: EntryContext = { parses: this.#parses, tags: this.#tagCounts };
@@ -659,7 +659,7 @@ export class MemoryStore implements MessageStore {
       this.#bodies.clear();
       this.#index.clear();
       this.#headerNames = new Set();
-      this.#arena = new RawArena();
+      this.#arena.clear();
       this.#pending = [];
       this.#pendingHead = 0;
       this.#onSettled();

@@ -7,7 +7,7 @@
 // empty in the order they filled; deletions can leave a few messages holding a mostly empty slab,
 // so the store moves the survivors of sparse slabs into the current one (sparseSlabs()).
 
-import { Collector } from './collect.js';
+import { collector } from './collect.js';
 
 /** Messages up to this size are copied into a slab; larger ones keep their own Buffer. */
 export const ARENA_MAX_MESSAGE = 64 * 1024;
@@ -30,7 +30,6 @@ export class RawArena {
   #live = 0;
   /** Bytes of held messages too large for a slab (each its own Buffer). */
   #large = 0;
-  readonly #collector = new Collector();
 
   /**
    * A copy of a small message in the current slab; a large one as it is (a copy would double the
@@ -72,14 +71,14 @@ export class RawArena {
     const slab = this.#slabs.get(raw.buffer);
     if (!slab) {
       // A large message's own bytes: freed at V8's next full collection.
-      this.#collector.freed(raw.length, this.#live + this.#large);
+      collector.freed(raw.length, this.#live + this.#large);
       this.#large -= raw.length;
       return;
     }
     slab.live -= raw.length;
     this.#live -= raw.length;
     if (slab.live > 0) return;
-    this.#collector.freed(SLAB_SIZE, this.#live + this.#large);
+    collector.freed(SLAB_SIZE, this.#live + this.#large);
     // Never fill an emptied slab again: views of its old messages may still be in flight (a reply
     // being written, a parse queued), and rewinding would show them another message's bytes.
     // A new slab is cheap; the old one is collected once the last view goes.
@@ -106,9 +105,14 @@ export class RawArena {
     return moved;
   }
 
-  /** Full collections asked for after releases (server/store/collect.ts), for tests. */
-  get collections(): number {
-    return this.#collector.runs;
+  /** Every message left the store at once (clear()): the slabs go, and so do their bytes. */
+  clear(): void {
+    collector.freed(this.#live + this.#large, 0);
+    this.#slabs.clear();
+    this.#current = null;
+    this.#used = 0;
+    this.#live = 0;
+    this.#large = 0;
   }
 
   /** Slabs allocated now, for tests. */
