@@ -449,57 +449,39 @@ export class EventHub implements UpgradeTarget {
     const outbox = this.#outbox;
     if (outbox.length === 0) return;
     this.#outbox = [];
-    let full: Recorded[] | null = null;
-    let batch: Buffer | null = null;
-    let each: Buffer[] | null = null;
-    /** The frames of unfiltered `?rows=N` clients, by N (every tab of the UI asks the same). */
-    const lean = new Map<number, Buffer[]>();
+    /** What the unfiltered clients of one kind are sent (by rows; null: every row), encoded once for all of them. */
+    const shared = new Map<number | null, { frames: string[]; batch?: Buffer; each?: Buffer[] }>();
     for (const client of this.#clients) {
-      if (client.rows !== null) {
-        let frames: Array<string | Buffer>;
-        if (client.inbox === null) {
-          let shared = lean.get(client.rows);
-          if (shared === undefined) lean.set(client.rows, (shared = this.#leanFrames(outbox, null, client.rows).map((f) => Buffer.from(f))));
-          frames = shared;
-        } else {
-          frames = this.#leanFrames(outbox, client.inbox, client.rows);
-        }
+      if (client.inbox !== null) {
+        const frames = this.#framesFor(outbox, client.inbox, client.rows);
         if (frames.length === 0) continue;
-        if (client.batch) this.#send(client, frames.length === 1 ? frames[0]! : batchFrame(frames.map(String)));
+        if (client.batch) this.#send(client, batchFrame(frames));
         else this.#sendEach(client, frames);
         continue;
       }
-      full ??= outbox.map((k) => this.#full(k)).filter((r): r is Recorded => r !== null);
-      if (full.length === 0) continue;
-      if (client.inbox === null) {
-        if (client.batch) this.#send(client, (batch ??= Buffer.from(batchFrame(full.map((r) => r.frame)))));
-        else this.#sendEach(client, (each ??= full.map((r) => Buffer.from(r.frame))));
-        continue;
-      }
-      const frames: string[] = [];
-      for (const recorded of full) {
-        const filtered = forInbox(recorded.event, client.inbox);
-        if (filtered === recorded.event) frames.push(recorded.frame);
-        else if (filtered !== null) frames.push(JSON.stringify(filtered));
-      }
-      if (frames.length === 0) continue;
-      if (client.batch) this.#send(client, batchFrame(frames));
-      else this.#sendEach(client, frames);
+      let kind = shared.get(client.rows);
+      if (kind === undefined) shared.set(client.rows, (kind = { frames: this.#framesFor(outbox, null, client.rows) }));
+      if (kind.frames.length === 0) continue;
+      if (client.batch) this.#send(client, (kind.batch ??= Buffer.from(batchFrame(kind.frames))));
+      else this.#sendEach(client, (kind.each ??= kind.frames.map((f) => Buffer.from(f))));
     }
   }
 
   /**
-   * A flush's frames for a client that asked for at most `rows` rows: the newest `rows` arrivals
-   * it sees as `added`, the ones before them as `arrived` references (one event for each run of
-   * them between other changes), everything else as it is. An arrival whose message is gone by
-   * now is left out, as a full client's is: its deletion or eviction follows.
+   * A flush's frames for a client of `inbox` (null: all) that asked for at most `rows` rows (null:
+   * every row). A rows client gets the newest `rows` arrivals it sees as `added`, the ones before
+   * them as `arrived` references (one event for each run of them between other changes). An
+   * arrival whose message is gone by now is left out either way: its deletion or eviction follows.
    */
-  #leanFrames(outbox: readonly Kept[], inbox: string | null, rows: number): string[] {
-    const sees = (k: Kept): boolean => inbox === null || addedInbox(k) === inbox;
-    let firstWithRow = outbox.length;
-    for (let left = rows; firstWithRow > 0 && left > 0; ) {
-      const k = outbox[--firstWithRow]!;
-      if (addedInbox(k) !== null && sees(k)) left--;
+  #framesFor(outbox: readonly Kept[], inbox: string | null, rows: number | null): string[] {
+    const sees = (ref: MessageRef): boolean => inbox === null || ref.inbox === inbox;
+    let firstWithRow = 0;
+    if (rows !== null) {
+      firstWithRow = outbox.length;
+      for (let left = rows; firstWithRow > 0 && left > 0; ) {
+        const ref = arrivalOf(outbox[--firstWithRow]!);
+        if (ref !== null && sees(ref)) left--;
+      }
     }
     const frames: string[] = [];
     let refs: MessageRef[] = [];
@@ -512,20 +494,18 @@ export class EventHub implements UpgradeTarget {
     };
     for (let i = 0; i < outbox.length; i++) {
       const k = outbox[i]!;
-      const addedTo = addedInbox(k);
-      if (addedTo !== null) {
-        if (!sees(k)) continue;
+      const ref = arrivalOf(k);
+      if (ref !== null) {
+        if (!sees(ref)) continue;
         if (i >= firstWithRow) {
           const r = this.#full(k);
           if (r === null) continue;
           endRefs();
           frames.push(r.frame);
-          continue;
+        } else if (this.#store.get(ref.id) !== undefined) {
+          refs.push(ref);
+          refsSeq = seqOf(k);
         }
-        const id = 'event' in k ? (k.event as { data: { message: { id: string } } }).data.message.id : k.id;
-        if (this.#store.get(id) === undefined) continue;
-        refs.push({ id, inbox: addedTo });
-        refsSeq = seqOf(k);
         continue;
       }
       const recorded = k as Recorded;
@@ -588,10 +568,10 @@ function batchFrame(frames: string[]): string {
   return frames.length === 1 ? frames[0]! : `[${frames.join(',')}]`;
 }
 
-/** The inbox of an arrival (summarized or not); null for any other change. */
-function addedInbox(k: Kept): string | null {
-  if (!('event' in k)) return k.inbox;
-  return k.event.type === 'added' ? k.event.data.message.inbox : null;
+/** The message an arrival is about (summarized or not); null for any other change. */
+function arrivalOf(k: Kept): MessageRef | null {
+  if (!('event' in k)) return { id: k.id, inbox: k.inbox };
+  return k.event.type === 'added' ? { id: k.event.data.message.id, inbox: k.event.data.message.inbox } : null;
 }
 
 /** The event as a client filtered to `inbox` sees it: itself, a narrowed copy, or nothing. */
