@@ -13,8 +13,8 @@ import type { App, AppDeps } from '../../app.js';
 import { storeMessage, type MessageStore, type StoredMessage } from '../../../store/store.js';
 import { StoreUnavailableError } from '../../../store/unavailable.js';
 import { HttpError } from '../../errors.js';
-import { walked } from '../../selection.js';
-import { sliceEach } from '../../../search/sliced-match.js';
+import { selectedIds, walked } from '../../selection.js';
+import { sliceEach, type WalkedPredicate } from '../../../search/sliced-match.js';
 import { QueryError } from '../../../search/query.js';
 import type { MessagePredicate } from '../../../search/match.js';
 import { compileMailpitSearch } from './search.js';
@@ -65,7 +65,7 @@ function search(store: MessageStore, query: string, tz: string | undefined): Mes
  * that walking the store with it is quick and a slow search lets SMTP and other requests in; one
  * that would take too long is refused with 400 and the reason as plain text, as a bad one is.
  */
-async function walkedSearch(store: MessageStore, query: string, tz: string | undefined): Promise<MessagePredicate> {
+async function walkedSearch(store: MessageStore, query: string, tz: string | undefined): Promise<WalkedPredicate> {
   return walked(store, search(store, query, tz), {}, 'search: ');
 }
 
@@ -213,10 +213,8 @@ export async function mailpitRoutes(app: App, deps: AppDeps & { checks: MessageC
       if (ids.length > 0) targets = ids;
       else {
         const match = body.Search !== undefined && body.Search.trim() !== '' ? await walkedSearch(store, body.Search, request.query.tz) : undefined;
-        targets = [];
-        store.forEachNewest((m) => {
-          if (m.read !== read && (!match || match(m))) targets.push(m.id);
-        });
+        // The walk's matches are read as they are (list() reads its hits), not looked for again.
+        targets = store.list({ match, limit: Infinity }).messages.filter((m) => m.read !== read).map((m) => m.id);
       }
       for (const id of targets) store.setRead(id, read);
       return ok(reply);
@@ -270,12 +268,7 @@ export async function mailpitRoutes(app: App, deps: AppDeps & { checks: MessageC
       },
     },
     async (request, reply) => {
-      const match = await walkedSearch(store, request.query.query, request.query.tz);
-      const ids: string[] = [];
-      store.forEachNewest((m) => {
-        if (match(m)) ids.push(m.id);
-      });
-      store.delete(ids);
+      store.delete(selectedIds(store, { inbox: undefined, match: await walkedSearch(store, request.query.query, request.query.tz) }));
       return ok(reply);
     },
   );
