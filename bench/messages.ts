@@ -8,8 +8,8 @@ const WORDS = (
   'delivery tracking number receipt subscription renewal monthly plan upgrade billing customer review'
 ).split(' ');
 
-/** A small deterministic PRNG (mulberry32): the same run sends the same bytes. */
-function prng(seed: number): () => number {
+/** A small deterministic PRNG (mulberry32): the same run sends the same bytes (test/phrase.test.ts uses it too). */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

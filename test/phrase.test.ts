@@ -7,23 +7,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { holdsPhrase, isSpace, phraseWords } from '../server/search/phrase.js';
 import { textTest } from '../server/search/match.js';
+import { prng } from '../bench/messages.js';
 
 function byDefinition(text: string, value: string): boolean {
   const needle = value.trim().toLowerCase().replace(/\s+/g, ' ');
   return text.toLowerCase().replace(/\s+/g, ' ').includes(needle);
 }
 
-/** A small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SPACES = [' ', '  ', '\t', '\r\n', '\n', '\u00a0', '\u2028', '\u3000', '\ufeff', '\u000b', '\u0085'];
 const LETTERS = ['a', 'A', 'b', 'ab', 'aa', 'İ', 'i', 'Σ', 'σ', 'ς', '\u212a', 'k', 'K', '.', ',', '-', 'é', 'É'];
