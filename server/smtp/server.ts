@@ -13,6 +13,7 @@ import type { FaultRules } from '../rules/rules.js';
 import { DEFAULT_INBOX, inboxNameProblem, inboxesRefusal } from '../store/inbox-name.js';
 import { Router } from '../routing/router.js';
 import { ReceiptLog } from './receipt-log.js';
+import { batchReplies } from './reply-batching.js';
 
 /** The inbox a message lands in when its sender did not authenticate. */
 export { DEFAULT_INBOX };
@@ -114,13 +115,15 @@ export async function startSmtp(
       if (refused || !faults) return callback(refused);
       faults.run('mail', session, faults.context(session, { mailFrom: address.address }), (err) => callback(err));
     },
-    // An accepted RCPT is answered on a later turn, as smtp-server's own default does: answered
-    // synchronously inside a pipelined batch, the batch's third transaction was never answered
-    // (smtp-server re-enters its command loop). A rule's refusal goes out at once: its enhanced
-    // code is set only for that reply (server/rules/smtp.ts).
+    // An accepted RCPT is answered once the call has returned: answered synchronously inside a
+    // pipelined batch, the batch's third transaction was never answered (smtp-server re-enters its
+    // command loop). On the same turn, though (nextTick, where smtp-server's own default waits for
+    // setImmediate), so the replies to a pipelined batch are all made before reply-batching.ts
+    // writes them. A rule's refusal goes out at once: its enhanced code is set only for that
+    // reply (server/rules/smtp.ts).
     onRcptTo: (address, session, callback) => {
-      if (!faults) return setImmediate(callback);
-      faults.run('rcpt', session, faults.context(session, { rcptTo: [address.address] }), (err) => (err ? callback(err) : setImmediate(callback)));
+      if (!faults) return process.nextTick(callback);
+      faults.run('rcpt', session, faults.context(session, { rcptTo: [address.address] }), (err) => (err ? callback(err) : process.nextTick(callback)));
     },
     onData: (stream, session, callback) => (faults ? faults.data(stream, session, callback, receive) : receive(stream, session, callback)),
   });
@@ -215,6 +218,7 @@ export async function startSmtp(
 
   const smtp = new SMTPServer(options(false));
   const smtps = config.smtps ? new SMTPServer(options(true)) : null;
+  batchReplies(smtp);
   for (const server of [smtp, smtps]) server?.on('error', (err) => log.warn({ err }, 'SMTP connection error'));
 
   const listen = (server: SMTPServer, addr: { host: string; port: number }): Promise<AddressInfo> =>
