@@ -112,6 +112,12 @@ function queriesFor(messages: StoredMessage[], store: MemoryStore): string[] {
     '-"hello, order" OR header:x-real',
     '"café crème" OR "caf"',
     '"grüße aus" İstanbul',
+    // Free text reads Subject, From and To joined by NUL: no phrase may run from one into the next.
+    '"case edge"',
+    '"case\tedge"',
+    '"example.test edge"',
+    'edge case -"~" -"^" -"|" "."',
+    'EDGE -"zz" Case',
   ]);
   let k = 0;
   for (const m of messages) {

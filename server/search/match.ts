@@ -104,10 +104,20 @@ interface Readers {
    * lower-cased; 'as is'.
    */
   plainBody(m: StoredMessage, store: SearchSource, part: 'start' | 'whole' | 'as is'): string | null;
+  /**
+   * Subject, From and To (SearchFields) in one string, joined by NUL, lower-cased or as they are:
+   * a free-text term reads them once a message for all the query's terms, where it read and
+   * lower-cased each field for each term (20 terms: 60 reads a message, bench: api). A phrase is
+   * found in the joined text where it is in one of them: NUL is not whitespace, so a match cannot
+   * run from one field into the next unless a word of the phrase holds a NUL (those read each field).
+   */
+  fieldText(m: StoredMessage, store: SearchSource, lower: boolean): string;
 }
 
 function readers(): Readers {
-  const last = { headers: null as StoredMessage | null, bytes: null as StoredMessage | null, body: null as StoredMessage | null };
+  const last = { headers: null as StoredMessage | null, bytes: null as StoredMessage | null, body: null as StoredMessage | null, fields: null as StoredMessage | null };
+  let fieldsAsIs: string | undefined;
+  let fieldsLower: string | undefined;
   let fields: Array<{ key: string; value: string }> = [];
   let bytes: HeaderBytes | null = null;
   let bodyStart: string | null | undefined;
@@ -136,6 +146,15 @@ function readers(): Readers {
       if (part === 'as is') return (bodyAsIs ??= store.plainText?.(m) ?? null);
       if (part === 'start') return (bodyStart ??= plainStart(store.plainText?.(m, PLAIN_START) ?? null));
       return (body ??= bodyAsIs === undefined ? store.plainText?.(m)?.toLowerCase() ?? null : bodyAsIs?.toLowerCase() ?? null);
+    },
+    fieldText(m, store, lower) {
+      if (m !== last.fields) {
+        last.fields = m;
+        fieldsLower = undefined;
+        const f = store.searchFields(m);
+        fieldsAsIs = `${f.subject}\0${f.from}\0${f.to}`;
+      }
+      return lower ? (fieldsLower ??= fieldsAsIs!.toLowerCase()) : fieldsAsIs!;
     },
   };
 }
@@ -196,10 +215,15 @@ function compile(query: Query, store: SearchSource, read: Readers): MessagePredi
     case 'text': {
       const re = textTest(query.value);
       const body = bodyMatcher(query.value, re, store, read);
-      return (m) => {
-        const f = store.searchFields(m);
-        return re(f.subject) || re(f.from) || re(f.to) || body(m);
-      };
+      const words = phraseWords(query.value);
+      if (words.some((w) => w.includes('\0'))) {
+        return (m) => {
+          const f = store.searchFields(m);
+          return re(f.subject) || re(f.from) || re(f.to) || body(m);
+        };
+      }
+      const lower = !caseless(words);
+      return (m) => holdsPhrase(read.fieldText(m, store, lower), words) || body(m);
     }
     case 'field': {
       const re = textTest(query.value);
