@@ -17,6 +17,8 @@ import { FaultRules, loadRulesFile } from './rules/index.js';
 import { Router, type RoutingSettings } from './routing/router.js';
 import { MessageParser } from './mail/parse.js';
 import type { SharedSettings } from './store/redis/replicated-store.js';
+import { applyHeapMode, heapModeFor } from './heap-mode.js';
+import { cacheBytesFor } from './store/cache-bounds.js';
 
 /** A port in use or an address not on this machine is a setting to change: say which. */
 function listenError(err: unknown, setting: string, addr: HostPort): unknown {
@@ -78,11 +80,13 @@ export interface Mailpen {
 }
 
 export async function start(config: Readonly<Config>, log: Logger = createLogger(config)): Promise<Mailpen> {
+  const heap = heapModeFor(config.maxBytes);
+  applyHeapMode(heap);
   const { store, shared } = await openStore(config, log);
   // The only outbound connections Mailpen can make, to MAILPEN_WEBHOOK_URLS; without one, none exists.
   const webhooks = config.webhookUrls.length > 0 ? new Webhooks(store, config, log.child({ edge: 'webhooks' }), VERSION) : null;
   const metrics = config.metrics ? new Metrics(store, webhooks && (() => webhooks.stats)) : null;
-  const parser = new MessageParser({ workers: config.parseWorkers, timeoutMs: config.parseTimeout });
+  const parser = new MessageParser({ workers: config.parseWorkers, timeoutMs: config.parseTimeout, cacheBytes: cacheBytesFor(config.maxBytes) });
   // Which inboxes SMTP mail goes to: shared by SMTP and the API that can change it (/api/routing).
   const router = new Router(store, { modes: config.routing, domain: config.routingDomain, rules: config.routingRules });
   // Fault rules before any listener: a bad rules file stops the start (ConfigError, exit code 2).
@@ -116,7 +120,7 @@ export async function start(config: Readonly<Config>, log: Logger = createLogger
   }
   runtime.ports = { smtp: smtp.smtp.port, smtps: smtp.smtps?.port ?? null, http: http.port };
   log.info(
-    { smtp: `${smtp.smtp.address}:${smtp.smtp.port}`, smtps: smtp.smtps ? `${smtp.smtps.address}:${smtp.smtps.port}` : undefined, http: `http://${config.http.host}:${http.port}/` },
+    { smtp: `${smtp.smtp.address}:${smtp.smtp.port}`, smtps: smtp.smtps ? `${smtp.smtps.address}:${smtp.smtps.port}` : undefined, http: `http://${config.http.host}:${http.port}/`, heap },
     'Mailpen is listening',
   );
 

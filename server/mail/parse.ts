@@ -4,15 +4,15 @@
 import diagnostics from 'node:diagnostics_channel';
 import { ParsePool } from './parse-pool.js';
 import { RawCache } from './raw-cache.js';
+import { cacheBytesFor } from '../store/cache-bounds.js';
 import type { Parsed, ParsedMessage, MessagePart } from './parsed.js';
 
 /**
  * The parse cache: a page of a UI list clicked through, and a test's few messages, stay parsed.
- * 16 MB, not 64: under the default 64 MB store budget a cache of a few large attachments was a
- * second store (bench soak: RSS over the budget plus 200 MB).
+ * Its bytes are bounded by ParserOptions.cacheBytes (server/store/cache-bounds.ts): 64 MB, as it
+ * once was, made a cache of a few large attachments a second store under a 64 MB budget.
  */
 const CACHE_MAX_ENTRIES = 64;
-const CACHE_MAX_BYTES = 16 * 1024 * 1024;
 
 export type { HeaderLine, MessagePart, ParsedMessage } from './parsed.js';
 
@@ -28,6 +28,8 @@ export interface ParserOptions {
   workers: number;
   /** A message that takes longer to parse is shown raw and its worker terminated (MAILPEN_PARSE_TIMEOUT). */
   timeoutMs: number;
+  /** The cache's bound in bytes of parsed text and parts: cacheBytesFor() of the store's budget (by default, of none: 16 MB). */
+  cacheBytes?: number;
 }
 
 /**
@@ -37,10 +39,11 @@ export interface ParserOptions {
 export class MessageParser {
   readonly #pool: ParsePool;
   /** A page of a UI list clicked through, and a test's few messages, stay parsed (server/mail/raw-cache.ts). */
-  readonly #cache = new RawCache<Parsed>({ maxEntries: CACHE_MAX_ENTRIES, maxWeight: CACHE_MAX_BYTES, weigh: (p) => p.bytes });
+  readonly #cache: RawCache<Parsed>;
 
   constructor(options: ParserOptions) {
     this.#pool = new ParsePool({ workers: options.workers, timeoutMs: options.timeoutMs });
+    this.#cache = new RawCache<Parsed>({ maxEntries: CACHE_MAX_ENTRIES, maxWeight: options.cacheBytes ?? cacheBytesFor(0), weigh: (p) => p.bytes });
   }
 
   /** The full parse of `raw`; never rejects, never takes much longer than the time limit. */

@@ -12,6 +12,7 @@ import { summarizeHeaders, type HeaderSummary } from '../mail/summary.js';
 import { MAX_HEADER_BLOCK, readHeaderBlock, type HeaderBlock } from '../mail/headers.js';
 import { scanBody, type BodyScan } from '../mail/scan.js';
 import type { Address, Envelope, IncomingMessage, MessageSummary } from './types.js';
+import { cacheBytesFor } from './cache-bounds.js';
 import { RawArena } from './raw-arena.js';
 import { Recent } from './recent.js';
 import { TextIndex } from './text-index.js';
@@ -42,10 +43,8 @@ const GONE = -2;
 /** Compact the slot array once this many deleted slots have piled up (and they are the majority). */
 const COMPACT_AFTER = 1024;
 
-/** Parsed headers and body scans of this many recent messages are kept (a list page, a burst of events)... */
+/** Parsed headers and body scans of this many recent messages are kept (a list page, a burst of events), in cacheBytesFor() of the budget each way. */
 const RECENT_PARSES = 4096;
-/** ...holding at most about this many bytes of text each way. */
-const RECENT_PARSE_BYTES = 16 * 1024 * 1024;
 /** Indexing waits until SMTP has been quiet this long, so a burst is answered at full speed... */
 const INDEX_QUIET_MS = 25;
 /** ...unless this many messages are waiting: a steady stream must not starve the index. */
@@ -233,10 +232,10 @@ export class MemoryStore implements MessageStore {
   #seq = 1;
   #listeners = new Set<StoreListener>();
   readonly #arena = new RawArena();
-  #parses = new Recent<Entry, HeaderSummary>(RECENT_PARSES, RECENT_PARSE_BYTES);
+  #parses: Recent<Entry, HeaderSummary>;
   #tagCounts = new TagCounts();
-  #entryContext: EntryContext = { parses: this.#parses, tags: this.#tagCounts };
-  #bodies = new Recent<Entry, BodyScan>(RECENT_PARSES, RECENT_PARSE_BYTES, bodyWeight);
+  #entryContext: EntryContext;
+  #bodies: Recent<Entry, BodyScan>;
   #envelopes = new Map<string, Envelope>();
   #index = new TextIndex();
   /**
@@ -255,6 +254,10 @@ export class MemoryStore implements MessageStore {
 
   constructor(limits: StoreLimits) {
     this.limits = Object.freeze({ ...limits });
+    const cacheBytes = cacheBytesFor(limits.maxBytes);
+    this.#parses = new Recent<Entry, HeaderSummary>(RECENT_PARSES, cacheBytes);
+    this.#bodies = new Recent<Entry, BodyScan>(RECENT_PARSES, cacheBytes, bodyWeight);
+    this.#entryContext = { parses: this.#parses, tags: this.#tagCounts };
   }
 
   add(incoming: IncomingMessage): StoredMessage {

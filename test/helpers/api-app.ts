@@ -4,6 +4,7 @@ import { createLogger } from '../../server/log.js';
 import { MemoryStore } from '../../server/store/memory-store.js';
 import { buildApp, type App } from '../../server/http/app.js';
 import { MessageParser } from '../../server/mail/parse.js';
+import { cacheBytesFor } from '../../server/store/cache-bounds.js';
 import type { StoredMessage } from '../../server/store/store.js';
 
 export interface ApiApp {
@@ -18,7 +19,7 @@ export interface ApiApp {
 export async function apiApp(overrides: Partial<Config> = {}): Promise<ApiApp> {
   const config = loadConfig([], {}, { logLevel: 'silent', ...overrides });
   const store = new MemoryStore({ maxMessages: config.maxMessages, maxBytes: config.maxBytes });
-  const parser = new MessageParser({ workers: config.parseWorkers, timeoutMs: config.parseTimeout });
+  const parser = new MessageParser({ workers: config.parseWorkers, timeoutMs: config.parseTimeout, cacheBytes: cacheBytesFor(config.maxBytes) });
   const app = await buildApp({
     config,
     store,

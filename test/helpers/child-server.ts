@@ -8,6 +8,8 @@ export interface ChildServer {
   smtpPort: number;
   smtpsPort: number | null;
   httpUrl: string;
+  /** The "Mailpen is listening" log line, parsed. */
+  listening: Record<string, unknown>;
   /** Whatever the process wrote to stderr so far (an uncaught error's stack lands here). */
   stderr(): string;
   /** Exit code and signal once it has exited; null while it runs. */
@@ -48,6 +50,7 @@ export async function startChildServer(args: string[] = [], env: Record<string, 
     smtpPort: port(ready.smtp),
     smtpsPort: ready.smtps === undefined ? null : port(ready.smtps),
     httpUrl: String(ready.http).replace(/\/$/, ''),
+    listening: ready,
     stderr: () => stderr,
     exited: () => exit,
     async stop() {
