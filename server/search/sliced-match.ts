@@ -14,6 +14,7 @@ import type { MessageStore, SearchHits, StoredMessage } from '../store/store.js'
 import { SeqSet } from '../store/text-index.js';
 import { QueryError } from './query.js';
 import type { MessagePredicate } from './match.js';
+import { nextTurn } from '../turn-end.js';
 
 /** One slice of a walk runs about this long before I/O is let in (a 250 waits at most about this). */
 export const SEARCH_SLICE_MS = 5;
@@ -109,7 +110,5 @@ export async function sliceEach(messages: readonly StoredMessage[], fn: (message
   }
 }
 
-/** Lets timers and I/O in before going on. */
-export function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
+/** Lets timers and I/O in, and the replies they made, before going on (server/turn-end.ts). */
+export { nextTurn };
