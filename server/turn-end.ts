@@ -2,9 +2,10 @@
 // of other work. SMTP writes the replies to what one read brought at the end of that turn
 // (server/smtp/reply-batching.ts, setImmediate); a search walks the store in 5 ms slices, each
 // queued with setImmediate too (server/search/sliced-match.ts). A slice queued before the read
-// ran first, so every reply waited for it (bench api: SMTP 250 during the worst query, p50 0.7 →
-// 11.5 ms). A slice now runs only after what is queued here: the last of it lets the slice go,
-// in the same turn, so a slice waits for nothing but these few writes.
+// ran first, so every reply waited for it (bench api: SMTP 250 during the worst query, p50 11.5 ms
+// in one run; 5.7 with this, 5.5 with replies not batched). A slice now runs only after what is
+// queued here: the last of it lets the slice go, in the same turn, so a slice waits for nothing
+// but these few writes.
 
 let pending = 0;
 let waiting: Array<() => void> = [];
