@@ -14,6 +14,7 @@ export class RawSmtp {
   #waiters: Array<(r: Reply) => void> = [];
   #replies: Reply[] = [];
   #closed = false;
+  #reads = 0;
 
   private constructor(socket: net.Socket) {
     this.#socket = socket;
@@ -35,6 +36,7 @@ export class RawSmtp {
   #attach(socket: net.Socket): void {
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => {
+      this.#reads++;
       this.#buffer += chunk;
       let lineEnd;
       let text = '';
@@ -57,6 +59,11 @@ export class RawSmtp {
       for (const w of this.#waiters.splice(0)) w({ code: 0, text: 'connection closed' });
     });
     socket.on('error', () => {});
+  }
+
+  /** How many chunks the socket's reads have returned so far: replies written together come in one (test/smtp-reply-batching.test.ts). */
+  get reads(): number {
+    return this.#reads;
   }
 
   get closed(): boolean {
