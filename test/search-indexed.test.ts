@@ -112,10 +112,11 @@ function queriesFor(messages: StoredMessage[], store: MemoryStore): string[] {
     '-"hello, order" OR header:x-real',
     '"café crème" OR "caf"',
     '"grüße aus" İstanbul',
-    // Free text reads Subject, From and To joined by NUL: no phrase may run from one into the next.
+    // Several free-text terms read Subject, From and To joined by NUL (one term reads each field):
+    // no phrase may run from one into the next, either way.
     '"case edge"',
-    '"case\tedge"',
-    '"example.test edge"',
+    '"case edge" OR "case\tedge"',
+    '"example.test edge" OR "zz"',
     'edge case -"~" -"^" -"|" "."',
     'EDGE -"zz" Case',
   ]);
