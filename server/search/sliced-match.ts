@@ -110,5 +110,3 @@ export async function sliceEach(messages: readonly StoredMessage[], fn: (message
   }
 }
 
-/** Lets timers and I/O in, and the replies they made, before going on (server/turn-end.ts). */
-export { nextTurn };

@@ -8,7 +8,8 @@ import { ErrorRef, IdParams } from '../schemas.js';
 import { findMessage } from '../selection.js';
 import { MAX_TAGS_PER_MESSAGE, MAX_TAG_LENGTH, TagCounts } from '../../store/tags.js';
 import type { MessageStore, TagCount } from '../../store/store.js';
-import { nextTurn, SEARCH_SLICE_MS, sliceEach } from '../../search/sliced-match.js';
+import { SEARCH_SLICE_MS, sliceEach } from '../../search/sliced-match.js';
+import { nextTurn } from '../../turn-end.js';
 
 export const TagsBody = Type.Object(
   { tags: Type.Array(Type.String({ maxLength: 1000 }), { maxItems: 1000, description: `cleaned as Mailpit cleans them (letters, digits, - _ . @ and spaces; at most ${MAX_TAG_LENGTH} characters), repeats dropped, at most ${MAX_TAGS_PER_MESSAGE} kept` }) },
