@@ -11,8 +11,6 @@
 const WORD = /[\p{L}\p{N}_]+/gu;
 const ONLY_WORD = /^[\p{L}\p{N}_]+$/u;
 const ASCII = /^[\x00-\x7f]*$/;
-/** The same split as WORD for ASCII text: letters, digits and _ make words. */
-const ASCII_SEPARATORS = /[^a-z0-9_]+/;
 
 /**
  * Lower-cases as the search does. A case-insensitive Unicode RegExp folds U+017F (long s) to
@@ -51,8 +49,20 @@ export class SeqSet {
 }
 
 export class TextIndex {
-  /** word -> the one seq that has it, or the varint-coded deltas of all that do. */
-  #postings = new Map<string, number | PostingList>();
+  // The vocabulary is an open-addressing hash table of our own rather than a Map of strings: a
+  // Map needs each word as a string of its own (a split makes ~300 a 2 KB message, most of them
+  // words seen before) and hashes each one again. Here an ASCII body is read a character at a
+  // time, each word hashed as it is read and compared in place with the word its slot holds; only
+  // a word never seen before becomes a string. Measured on 200,000 bench bodies (2 KB, ~230 words
+  // each): 29-35 → 16-21 µs a body, and 127 → 100 bytes of heap a message for the index.
+  /** Word by id. */
+  #words: string[] = [];
+  /** Id → the one seq that has it, or the varint-coded deltas of all that do. */
+  #postings: Array<number | PostingList> = [];
+  /** Id → its word's hash (FNV-1a over the lower-cased UTF-16 units), kept to grow the table. */
+  #hashes = new Int32Array(1024);
+  /** Slot → id + 1, 0 when free; a power of two, at most half full. */
+  #slots = new Int32Array(2048);
   /** Postings written, and those whose message is gone; the store rebuilds when most are stale. */
   #written = 0;
   #stale = 0;
@@ -65,30 +75,112 @@ export class TextIndex {
     return this.#stale;
   }
 
+  /** Distinct words indexed. */
+  get size(): number {
+    return this.#words.length;
+  }
+
   /** Indexes the words of `text` for message `seq`; seqs must be added in increasing order per word. */
   add(seq: number, text: string): void {
-    const folded = foldCase(text);
-    // Most mail is ASCII, where a byte-class split is several times faster than a Unicode one.
-    const words = ASCII.test(folded) ? folded.split(ASCII_SEPARATORS) : folded.match(WORD) ?? [];
-    for (const word of words) {
-      if (word === '') continue;
-      const p = this.#postings.get(word);
-      if (p === undefined) {
-        this.#postings.set(word, seq);
-      } else if (typeof p === 'number') {
-        // A word seen again in the same message.
-        if (p === seq) continue;
-        const list: PostingList = { bytes: new Uint8Array(8), length: 0, last: 0 };
-        append(list, p);
-        append(list, seq);
-        this.#postings.set(word, list);
-      } else if (p.last !== seq) {
-        append(p, seq);
-      } else {
+    // Most mail is ASCII, where lower-casing is A-Z alone and a word is [a-z0-9_].
+    if (!ASCII.test(text)) {
+      for (const word of foldCase(text).match(WORD) ?? []) this.#post(this.#idOf(word, hashOf(word)), seq);
+      return;
+    }
+    const n = text.length;
+    let i = 0;
+    while (i < n) {
+      let c = text.charCodeAt(i);
+      if (!isWordCode(c)) {
+        i++;
         continue;
       }
-      this.#written++;
+      const start = i;
+      let h = FNV_OFFSET;
+      do {
+        if (c >= 65 && c <= 90) c |= 32;
+        h = Math.imul(h ^ c, FNV_PRIME);
+        c = ++i < n ? text.charCodeAt(i) : 0;
+      } while (isWordCode(c));
+      this.#post(this.#idAt(text, start, i, h), seq);
     }
+  }
+
+  #post(id: number, seq: number): void {
+    const p = this.#postings[id]!;
+    if (p === -1) {
+      this.#postings[id] = seq;
+    } else if (typeof p === 'number') {
+      // A word seen again in the same message.
+      if (p === seq) return;
+      const list: PostingList = { bytes: new Uint8Array(8), length: 0, last: 0 };
+      append(list, p);
+      append(list, seq);
+      this.#postings[id] = list;
+    } else if (p.last !== seq) {
+      append(p, seq);
+    } else {
+      return;
+    }
+    this.#written++;
+  }
+
+  /** The id of the ASCII word text[start, end) lower-cased, whose hash is `h`; a new one if it was never seen. */
+  #idAt(text: string, start: number, end: number, h: number): number {
+    const mask = this.#slots.length - 1;
+    const length = end - start;
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const at = this.#slots[slot]!;
+      if (at === 0) return this.#insert(slot, text.slice(start, end).toLowerCase(), h);
+      const id = at - 1;
+      if (this.#hashes[id] !== h) continue;
+      const word = this.#words[id]!;
+      if (word.length !== length) continue;
+      let k = 0;
+      while (k < length) {
+        let c = text.charCodeAt(start + k);
+        if (c >= 65 && c <= 90) c |= 32;
+        if (c !== word.charCodeAt(k)) break;
+        k++;
+      }
+      if (k === length) return id;
+    }
+  }
+
+  /** The id of `word` (lower-cased already), whose hash is `h`; a new one if it was never seen. */
+  #idOf(word: string, h: number): number {
+    const mask = this.#slots.length - 1;
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const at = this.#slots[slot]!;
+      if (at === 0) return this.#insert(slot, word, h);
+      if (this.#hashes[at - 1] === h && this.#words[at - 1] === word) return at - 1;
+    }
+  }
+
+  #insert(slot: number, word: string, h: number): number {
+    const id = this.#words.length;
+    this.#words.push(word);
+    this.#postings.push(-1);
+    if (id >= this.#hashes.length) {
+      const grown = new Int32Array(this.#hashes.length * 2);
+      grown.set(this.#hashes);
+      this.#hashes = grown;
+    }
+    this.#hashes[id] = h;
+    this.#slots[slot] = id + 1;
+    if ((id + 1) * 2 > this.#slots.length) this.#grow();
+    return id;
+  }
+
+  #grow(): void {
+    const slots = new Int32Array(this.#slots.length * 2);
+    const mask = slots.length - 1;
+    for (let id = 0; id < this.#words.length; id++) {
+      let slot = this.#hashes[id]! & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = id + 1;
+    }
+    this.#slots = slots;
   }
 
   /** Counts postings that now point at a message that is gone (they are skipped by its seq). */
@@ -97,7 +189,10 @@ export class TextIndex {
   }
 
   clear(): void {
-    this.#postings = new Map();
+    this.#words = [];
+    this.#postings = [];
+    this.#hashes = new Int32Array(1024);
+    this.#slots = new Int32Array(2048);
     this.#written = 0;
     this.#stale = 0;
   }
@@ -113,8 +208,10 @@ export class TextIndex {
     let result: SeqSet | null = null;
     for (const word of new Set(words)) {
       const seqs = new SeqSet(base, end);
-      for (const [key, p] of this.#postings) {
-        if (!key.includes(word)) continue;
+      const vocabulary = this.#words;
+      for (let id = 0; id < vocabulary.length; id++) {
+        if (!vocabulary[id]!.includes(word)) continue;
+        const p = this.#postings[id]!;
         if (typeof p === 'number') seqs.add(p);
         else decode(p, (seq) => seqs.add(seq));
       }
@@ -123,6 +220,21 @@ export class TextIndex {
     }
     return { seqs: result!, exact: words.length === 1 && ONLY_WORD.test(folded) };
   }
+}
+
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+
+/** [a-z0-9_] after lower-casing: A-Z, a-z, 0-9, _. */
+function isWordCode(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || c === 95;
+}
+
+/** The hash add() computes for a word while reading it, over a word already lower-cased. */
+function hashOf(word: string): number {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), FNV_PRIME);
+  return h;
 }
 
 function append(list: PostingList, seq: number): void {
