@@ -13,7 +13,7 @@ import { MAX_HEADER_BLOCK, readHeaderBlock, type HeaderBlock } from '../mail/hea
 import { scanBody, type BodyScan } from '../mail/scan.js';
 import type { Address, Envelope, IncomingMessage, MessageSummary } from './types.js';
 import { cacheBytesFor } from './cache-bounds.js';
-import { RawArena } from './raw-arena.js';
+import { RawArena, maxSlabFor } from './raw-arena.js';
 import { Recent } from './recent.js';
 import { TextIndex } from './text-index.js';
 import { bodyShape, plainBodyText, shapeHasAttachments, shapeHasInline, SHAPE_UNKNOWN } from './plain-body.js';
@@ -231,7 +231,7 @@ export class MemoryStore implements MessageStore {
   #unread = 0;
   #seq = 1;
   #listeners = new Set<StoreListener>();
-  readonly #arena = new RawArena();
+  readonly #arena: RawArena;
   #parses: Recent<Entry, HeaderSummary>;
   #tagCounts = new TagCounts();
   #entryContext: EntryContext;
@@ -258,6 +258,7 @@ export class MemoryStore implements MessageStore {
     this.#parses = new Recent<Entry, HeaderSummary>(RECENT_PARSES, cacheBytes);
     this.#bodies = new Recent<Entry, BodyScan>(RECENT_PARSES, cacheBytes, bodyWeight);
     this.#entryContext = { parses: this.#parses, tags: this.#tagCounts };
+    this.#arena = new RawArena(maxSlabFor(limits.maxBytes));
   }
 
   add(incoming: IncomingMessage): StoredMessage {
