@@ -127,7 +127,8 @@ describe('store holding', () => {
       else doomed.push(m.id);
     }
     const slabsBefore = store.slabCount;
-    assert.ok(slabsBefore >= 6, `${slabsBefore} slabs for 24 MB`);
+    // 4, 4, 4, 6 and 9 MB: slabs grow with the store (server/store/raw-arena.ts).
+    assert.ok(slabsBefore >= 5, `${slabsBefore} slabs for 24 MB`);
     store.delete(doomed);
     assert.ok(store.slabCount <= 2, `${store.slabCount} slabs left for ${kept.length} messages`);
     for (const k of kept) assert.ok(store.get(k.id)!.raw.equals(k.raw));

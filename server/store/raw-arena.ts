@@ -7,13 +7,14 @@
 // empty in the order they filled; deletions can leave a few messages holding a mostly empty slab,
 // so the store moves the survivors of sparse slabs into the current one (sparseSlabs()).
 //
-// Slabs grow with the store, a quarter of what it holds (4 MB at least, a sixteenth of the byte
-// budget at most, 256 MB without one). V8 starts a full collection each time its external memory
+// Slabs grow with the store, half of what it holds (4 MB at least, a sixteenth of the byte budget
+// at most, 1 GB without one). V8 starts a full collection each time its external memory
 // (every ArrayBuffer, so every slab) grows 64 MB past the last one: with slabs of a fixed 4 MB, one
 // every ~32,000 messages of 2 KB, each marking a heap that grows with the store, so ingest slowed
 // as the store filled (bench million: 39 full collections, the last 100,000 messages at 0.63-0.82
-// of the rate of the first). A slab's pages are only resident once written, so a large slab costs
-// no memory before it fills.
+// of the rate of the first; 23 collections and 0.74-0.82 with a quarter, 256 MB at most; 0.82-0.89
+// with a half, 1 GB). A slab's pages are only resident once written, so a large slab costs no
+// memory before it fills.
 
 import { collector } from './collect.js';
 
@@ -21,7 +22,7 @@ import { collector } from './collect.js';
 export const ARENA_MAX_MESSAGE = 64 * 1024;
 const MIN_SLAB = 4 * 1024 * 1024;
 /** Without a byte budget. */
-const MAX_SLAB = 256 * 1024 * 1024;
+const MAX_SLAB = 1024 * 1024 * 1024;
 /** A slab less full than this is sparse... */
 const SPARSE_FILL = 0.25;
 /** ...and sparse slabs are emptied once they waste this much, and a quarter of what is live. */
@@ -74,7 +75,7 @@ export class RawArena {
   #copy(raw: Buffer): Buffer {
     const length = raw.length;
     if (this.#current === null || this.#used + length > this.#current.bytes.length) {
-      const size = Math.min(this.#maxSlab, Math.max(MIN_SLAB, this.#live >>> 2));
+      const size = Math.min(this.#maxSlab, Math.max(MIN_SLAB, this.#live >>> 1));
       this.#current = { bytes: Buffer.allocUnsafeSlow(size), live: 0 };
       this.#slabs.set(this.#current.bytes.buffer, this.#current);
       this.#used = 0;
