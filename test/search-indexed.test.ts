@@ -119,6 +119,15 @@ function queriesFor(messages: StoredMessage[], store: MemoryStore): string[] {
     '"example.test edge" OR "zz"',
     'edge case -"~" -"^" -"|" "."',
     'EDGE -"zz" Case',
+    // Punctuation rules out the bodies without it (the store keeps which of 30 characters a body
+    // holds): every such character, alone, negated, and in terms the word index narrows too.
+    ...[...'!#$%&\'()*+,-./:;<=>?@[\\]^`{|}~'].flatMap((c) => [`"${c}"`, `-"${c}"`]),
+    '"_"',
+    '"http://" OR "https://"',
+    '"?token="',
+    '"mailto:"',
+    'café.',
+    '"(a)"',
   ]);
   let k = 0;
   for (const m of messages) {

@@ -2,7 +2,7 @@
 // in place for ASCII text, as strings for the rest, and both must land on the same entry.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { TextIndex } from '../server/store/text-index.js';
+import { TextIndex, punctuationAllows, punctuationOf } from '../server/store/text-index.js';
 
 function seqsOf(index: TextIndex, term: string, end = 1000): number[] {
   const found = index.lookup(term, 0, end);
@@ -54,5 +54,20 @@ describe('text index', () => {
     assert.equal(index.size, 0);
     index.add(7, 'common');
     assert.deepEqual(seqsOf(index, 'common'), [7]);
+  });
+
+  it('returns the punctuation a text holds, the same read in the ASCII pass and the string one', () => {
+    const index = new TextIndex();
+    const ascii = 'Reset: https://example.test/r?token=1 (today) ~x';
+    const unicode = 'Grüße: https://example.test/r?token=1 (today) ~x';
+    assert.equal(index.add(1, ascii), punctuationOf(ascii));
+    assert.equal(index.add(2, unicode), punctuationOf(unicode));
+    assert.equal(punctuationOf(ascii), punctuationOf(unicode));
+    const has = punctuationOf(ascii);
+    assert.ok(punctuationAllows(has, punctuationOf('?token=')));
+    assert.ok(punctuationAllows(has, punctuationOf('plain words')), 'a term without punctuation needs none');
+    assert.ok(!punctuationAllows(has, punctuationOf('{')), 'a brace the text lacks');
+    assert.ok(!punctuationAllows(has, punctuationOf('?{')), 'one of two lacking');
+    assert.equal(punctuationOf('_"\u00bf'), 0, 'underscore, quote and non-ASCII are not tracked');
   });
 });

@@ -15,7 +15,7 @@ import type { Address, Envelope, IncomingMessage, MessageSummary } from './types
 import { cacheBytesFor } from './cache-bounds.js';
 import { RawArena, maxSlabFor } from './raw-arena.js';
 import { Recent } from './recent.js';
-import { TextIndex } from './text-index.js';
+import { TextIndex, punctuationAllows, punctuationOf } from './text-index.js';
 import { bodyShape, plainBodyText, shapeHasAttachments, shapeHasInline, SHAPE_UNKNOWN } from './plain-body.js';
 import { normalizeTags, tagsOfMessage, TagCounts } from './tags.js';
 import type {
@@ -157,6 +157,8 @@ class Entry implements StoredMessage, SearchFields {
   postings = -1;
   /** What indexing learned of the body (server/store/plain-body.ts): plain text's offset, attachments. */
   shape = SHAPE_UNKNOWN;
+  /** The ASCII punctuation its indexed text holds (server/store/text-index.ts), once indexed. */
+  punctuation = 0;
   readonly #context: EntryContext;
 
   constructor(id: string, seq: number, inbox: string, receivedAt: number, raw: Buffer, envelope: Envelope, context: EntryContext) {
@@ -353,9 +355,16 @@ export class MemoryStore implements MessageStore {
     const base = this.#firstSeq();
     const end = this.#seq;
     const found = this.#index.lookup(term, base, end);
-    if (!found) return null;
-    const { seqs, exact } = found;
-    return { exact, has: (m) => (m.seq >= end || (m as Entry).postings < 0 ? null : seqs.has(m.seq)) };
+    // A term's punctuation rules out the messages without it, where its words cannot narrow it.
+    const needs = punctuationOf(term);
+    if (!found && needs === 0) return null;
+    const seqs = found?.seqs ?? null;
+    const has = (m: StoredMessage): boolean | null => {
+      const entry = m as Entry;
+      if (m.seq >= end || entry.postings < 0) return null;
+      return punctuationAllows(entry.punctuation, needs) && (seqs === null || seqs.has(m.seq));
+    };
+    return { exact: found?.exact ?? false, has };
   }
 
   plainText(message: StoredMessage, limit?: number): string | null {
@@ -440,7 +449,7 @@ export class MemoryStore implements MessageStore {
     if (entry.postings >= 0) return;
     body ??= scanBody(entry.raw);
     const before = this.#index.written;
-    this.#index.add(entry.seq, body.filenames.length > 0 ? `${body.text}\n${body.filenames.join('\n')}` : body.text);
+    entry.punctuation = this.#index.add(entry.seq, body.filenames.length > 0 ? `${body.text}\n${body.filenames.join('\n')}` : body.text);
     entry.postings = this.#index.written - before;
     block ??= readHeaderBlock(entry.raw);
     // Tags are counted store-wide once read (GET /api/tags): every indexed message's are.

@@ -20,6 +20,31 @@ export function foldCase(text: string): string {
   return text.toLowerCase().replace(/\u017f/g, 's');
 }
 
+/**
+ * ASCII punctuation, one bit each, kept per message by add(): a term with a character the
+ * message lacks cannot be in it, and the word index cannot narrow a term of punctuation alone
+ * (`"?"`, `-"~"`). "_" is a word character and '"' ends a phrase, so 30 of the 32 are tracked;
+ * the mask is a small integer. Lower-casing makes no other character into one of these.
+ */
+const PUNCTUATION = '!#$%&\'()*+,-./:;<=>?@[\\]^`{|}~';
+const PUNCTUATION_BIT = new Int32Array(128);
+for (let i = 0; i < PUNCTUATION.length; i++) PUNCTUATION_BIT[PUNCTUATION.charCodeAt(i)] = 1 << i;
+
+/** The tracked punctuation `text` holds, as add() returns it. */
+export function punctuationOf(text: string): number {
+  let mask = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 128) mask |= PUNCTUATION_BIT[c]!;
+  }
+  return mask;
+}
+
+/** Whether a message whose text holds the punctuation `has` may hold a term that needs `needs`. */
+export function punctuationAllows(has: number, needs: number): boolean {
+  return (has & needs) === needs;
+}
+
 interface PostingList {
   bytes: Uint8Array;
   length: number;
@@ -80,18 +105,23 @@ export class TextIndex {
     return this.#words.length;
   }
 
-  /** Indexes the words of `text` for message `seq`; seqs must be added in increasing order per word. */
-  add(seq: number, text: string): void {
+  /**
+   * Indexes the words of `text` for message `seq`; seqs must be added in increasing order per
+   * word. Returns the punctuation the text holds (punctuationOf(), read in the same pass).
+   */
+  add(seq: number, text: string): number {
     // Most mail is ASCII, where lower-casing is A-Z alone and a word is [a-z0-9_].
     if (!ASCII.test(text)) {
       for (const word of foldCase(text).match(WORD) ?? []) this.#post(this.#idOf(word, hashOf(word)), seq);
-      return;
+      return punctuationOf(text);
     }
     const n = text.length;
+    let mask = 0;
     let i = 0;
     while (i < n) {
       let c = text.charCodeAt(i);
       if (!isWordCode(c)) {
+        mask |= PUNCTUATION_BIT[c]!;
         i++;
         continue;
       }
@@ -104,6 +134,7 @@ export class TextIndex {
       } while (isWordCode(c));
       this.#post(this.#idAt(text, start, i, h), seq);
     }
+    return mask;
   }
 
   #post(id: number, seq: number): void {
