@@ -101,7 +101,7 @@ export class MessageChecks {
 
 /**
  * postMessage clones a view's whole ArrayBuffer, and the store keeps small messages as views of
- * 4 MB slabs: such a view is copied out first (as the parse pool does).
+ * slabs (4 MB to 1 GB): such a view is copied out first (as the parse pool does).
  */
 function copyOut(raw: Buffer): Uint8Array {
   return raw.byteLength === raw.buffer.byteLength ? raw : new Uint8Array(raw);

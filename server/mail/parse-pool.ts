@@ -124,7 +124,7 @@ export class ParsePool {
     slot.worker.ref();
     if (slot.ready) this.#startClock(slot);
     // postMessage clones a view's whole ArrayBuffer: a small message held in one of the store's
-    // 4 MB slabs would send the slab. Such a view is copied out first; a Buffer of its own is sent as is.
+    // slabs (4 MB to 1 GB) would send the slab. Such a view is copied out first; a Buffer of its own is sent as is.
     const raw = job.raw.byteLength === job.raw.buffer.byteLength ? job.raw : new Uint8Array(job.raw);
     const request: ParseRequest = { raw };
     slot.worker.postMessage(request);

@@ -1,6 +1,6 @@
 // Results computed from a message's raw bytes (a full parse, the message checks), cached by the
 // Buffer the store holds for that message, without ever holding the Buffer: the store keeps small
-// messages as views of 4 MB slabs, so a cached key would keep a deleted message's whole slab alive.
+// messages as views of slabs (4 MB to 1 GB), so a cached key would keep a deleted message's whole slab alive.
 // The LRU (least recently used first: a Map iterates in insertion order, a hit is re-inserted)
 // holds the results, each with a weak reference back to its key. Concurrent asks for one message
 // share one computation.

@@ -75,7 +75,7 @@ export class RawArena {
   #copy(raw: Buffer): Buffer {
     const length = raw.length;
     if (this.#current === null || this.#used + length > this.#current.bytes.length) {
-      const size = Math.min(this.#maxSlab, Math.max(MIN_SLAB, this.#live >>> 1));
+      const size = Math.min(this.#maxSlab, Math.max(MIN_SLAB, Math.floor(this.#live / 2)));
       this.#current = { bytes: Buffer.allocUnsafeSlow(size), live: 0 };
       this.#slabs.set(this.#current.bytes.buffer, this.#current);
       this.#used = 0;
