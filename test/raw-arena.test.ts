@@ -46,4 +46,22 @@ describe('raw arena slabs', () => {
     for (const raw of held.slice(1000)) arena.release(raw);
     assert.equal(arena.slabCount, 0);
   });
+
+  it('moves the survivors out of a mostly emptied current slab too, into a slab sized by what is left', () => {
+    const arena = new RawArena(maxSlabFor(0));
+    let held = Array.from({ length: 1500 }, (_, i) => ({ i, raw: arena.hold(message(i)) }));
+    // The last slab (30 MB, 27 MB of it written) is the current one; keep one message in a hundred.
+    for (const h of held) if (h.i % 100 !== 0) arena.release(h.raw);
+    held = held.filter((h) => h.i % 100 === 0);
+    const current = held.at(-1)!.raw.buffer;
+    assert.ok(current.byteLength > 16 * MB, `the last survivor is in the current slab, ${current.byteLength} bytes`);
+    const sparse = arena.sparseSlabs();
+    assert.ok(sparse, 'most of what was written is gone');
+    assert.ok(held.every((h) => sparse.has(h.raw.buffer)), 'every slab with a survivor is sparse, the current one too');
+    held = held.map((h) => ({ i: h.i, raw: arena.move(h.raw) }));
+    assert.equal(arena.slabCount, 1, 'the survivors (15 × 60 KB) in one slab');
+    assert.ok(held.every((h) => h.raw.buffer !== current && h.raw.buffer.byteLength === 4 * MB), 'a new 4 MB one: the 30 MB slab is let go');
+    for (const h of held) assert.ok(h.raw.equals(message(h.i)), `message ${h.i}`);
+  });
 });
+

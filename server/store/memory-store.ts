@@ -16,6 +16,7 @@ import { cacheBytesFor } from './cache-bounds.js';
 import { RawArena, maxSlabFor } from './raw-arena.js';
 import { Recent } from './recent.js';
 import { TextIndex, punctuationAllows, punctuationOf } from './text-index.js';
+import { detach } from './detach.js';
 import { bodyShape, plainBodyText, shapeHasAttachments, shapeHasInline, SHAPE_UNKNOWN } from './plain-body.js';
 import { normalizeTags, tagsOfMessage, TagCounts } from './tags.js';
 import type {
@@ -96,15 +97,6 @@ function headerWeight(raw: Buffer): number {
 
 function bodyWeight(b: BodyScan): number {
   return 256 + 2 * (b.text.length + b.snippet.length);
-}
-
-/**
- * A copy of `s` that refers to nothing else. Header values are slices of the whole header
- * block's string (V8 sliced strings) and a kept one keeps all of it alive: about 300 bytes a
- * message (bench: memory). A one-element join() returns its element, so it does not copy.
- */
-function detach(s: string): string {
-  return s.length < 13 ? s : [...s].join('');
 }
 
 /**

@@ -5,14 +5,15 @@
 //
 // A slab is freed once none of its messages is stored. Eviction takes the oldest first, so slabs
 // empty in the order they filled; deletions can leave a few messages holding a mostly empty slab,
-// so the store moves the survivors of sparse slabs into the current one (sparseSlabs()).
+// so the store moves the survivors of sparse slabs into a slab of their own (sparseSlabs()). The
+// current slab counts too, by what has been written of it: it may be half of what the store held.
 //
-// Slabs grow with the store, half of what it holds (4 MB at least, a sixteenth of the byte budget
-// at most, 1 GB without one). V8 starts a full collection each time its external memory
+// Slabs grow with the store, half of what it holds (4 MB at least; at most a sixteenth of the byte
+// budget, and 1 GB). V8 starts a full collection each time its external memory
 // (every ArrayBuffer, so every slab) grows 64 MB past the last one: with slabs of a fixed 4 MB, one
 // every ~32,000 messages of 2 KB, each marking a heap that grows with the store, so ingest slowed
 // as the store filled (bench million: 39 full collections, the last 100,000 messages at 0.63-0.82
-// of the rate of the first; 23 collections and 0.74-0.82 with a quarter, 256 MB at most; 0.82-0.89
+// of the rate of the first; 23 collections and 0.74-0.82 with a quarter, 256 MB at most; 0.78-0.89
 // with a half, 1 GB). A slab's pages are only resident once written, so a large slab costs no
 // memory before it fills.
 
@@ -113,15 +114,19 @@ export class RawArena {
     let waste = 0;
     const sparse = new Set<ArrayBufferLike>();
     for (const [buffer, slab] of this.#slabs) {
-      if (slab === this.#current || slab.live >= slab.bytes.length * SPARSE_FILL) continue;
+      const written = slab === this.#current ? this.#used : slab.bytes.length;
+      if (slab.live >= written * SPARSE_FILL) continue;
       sparse.add(buffer);
-      waste += slab.bytes.length - slab.live;
+      waste += written - slab.live;
     }
     return waste >= COMPACT_AFTER_WASTE && waste * 4 >= this.#live ? sparse : null;
   }
 
   /** Moves a message out of a sparse slab; the bytes are the same, the Buffer is new. */
   move(raw: Buffer): Buffer {
+    // Never into a current slab that is sparse itself (being emptied): the survivors go to a new
+    // one, sized by what is left.
+    if (this.#current !== null && this.#current.live < this.#used * SPARSE_FILL) this.#current = null;
     const moved = this.#copy(raw);
     this.release(raw);
     return moved;

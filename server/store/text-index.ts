@@ -7,6 +7,8 @@
 // of the vocabulary that contains it. A term made of word characters only can only match inside
 // one word, so the answer is exact; any other term gets a superset to be checked on the body.
 
+import { detach } from './detach.js';
+
 /** What a word is, for the index and for deciding whether a term is one. */
 const WORD = /[\p{L}\p{N}_]+/gu;
 const ONLY_WORD = /^[\p{L}\p{N}_]+$/u;
@@ -75,11 +77,12 @@ export class SeqSet {
 
 export class TextIndex {
   // The vocabulary is an open-addressing hash table of our own rather than a Map of strings: a
-  // Map needs each word as a string of its own (a split makes ~300 a 2 KB message, most of them
+  // Map needs each word as a string of its own (a split makes ~230 a 2 KB message, most of them
   // words seen before) and hashes each one again. Here an ASCII body is read a character at a
   // time, each word hashed as it is read and compared in place with the word its slot holds; only
-  // a word never seen before becomes a string. Measured on 200,000 bench bodies (2 KB, ~230 words
-  // each): 29-35 → 16-21 µs a body, and 127 → 100 bytes of heap a message for the index.
+  // a word never seen before becomes a string, copied (detach()) so that a long one does not keep
+  // the body's whole text alive as a slice of it. Measured on 200,000 bench bodies (2 KB, ~230
+  // words each): 29-35 → 16-21 µs a body, and 127 → 100 bytes of heap a message for the index.
   /** Word by id. */
   #words: string[] = [];
   /** Id → the one seq that has it, or the varint-coded deltas of all that do. */
@@ -162,7 +165,7 @@ export class TextIndex {
     const length = end - start;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
       const at = this.#slots[slot]!;
-      if (at === 0) return this.#insert(slot, text.slice(start, end).toLowerCase(), h);
+      if (at === 0) return this.#insert(slot, detach(text.slice(start, end).toLowerCase()), h);
       const id = at - 1;
       if (this.#hashes[id] !== h) continue;
       const word = this.#words[id]!;
@@ -183,7 +186,7 @@ export class TextIndex {
     const mask = this.#slots.length - 1;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
       const at = this.#slots[slot]!;
-      if (at === 0) return this.#insert(slot, word, h);
+      if (at === 0) return this.#insert(slot, detach(word), h);
       if (this.#hashes[at - 1] === h && this.#words[at - 1] === word) return at - 1;
     }
   }
