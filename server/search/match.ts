@@ -37,7 +37,11 @@ export function isMatchAll(q: string | undefined): boolean {
 export type TextTest = (text: string) => boolean;
 
 export function textTest(value: string): TextTest {
-  const words = phraseWords(value);
+  return wordsTest(phraseWords(value));
+}
+
+/** textTest() of a value already split by phraseWords(). */
+function wordsTest(words: readonly string[]): TextTest {
   if (caseless(words)) return (text) => holdsPhrase(text, words);
   return (text) => holdsPhrase(text.toLowerCase(), words);
 }
@@ -204,8 +208,8 @@ function plainStart(text: string | null): string | null {
  * otherwise (bench: a free-text search at 100,000 messages went from seconds to milliseconds).
  * A shortlisted plain body is checked on its bytes, any other is decoded (store.body).
  */
-function bodyMatcher(value: string, re: TextTest, store: SearchSource, read: Readers): MessagePredicate {
-  const words = phraseWords(value);
+/** `words`: phraseWords(value); `re`: their wordsTest(). */
+function bodyMatcher(value: string, words: readonly string[], re: TextTest, store: SearchSource, read: Readers): MessagePredicate {
   const asIs = caseless(words);
   const check = (m: StoredMessage): boolean => {
     if (asIs) {
@@ -233,9 +237,9 @@ function compile(query: Query, store: SearchSource, read: Readers): MessagePredi
     case 'all':
       return () => true;
     case 'text': {
-      const re = textTest(query.value);
-      const body = bodyMatcher(query.value, re, store, read);
       const words = phraseWords(query.value);
+      const re = wordsTest(words);
+      const body = bodyMatcher(query.value, words, re, store, read);
       const lower = !caseless(words);
       const joinable = !words.some((w) => w.includes('\0'));
       return (m) => {
@@ -273,8 +277,8 @@ function compile(query: Query, store: SearchSource, read: Readers): MessagePredi
     }
     case 'header': {
       const { name } = query;
-      const re = query.value === null ? null : textTest(query.value);
       const words = query.value === null ? null : phraseWords(query.value);
+      const re = words === null ? null : wordsTest(words);
       // Ruled out on the block's bytes where they are its text, else read.
       const inBlock = (m: StoredMessage): boolean => {
         if (store.mayHaveHeader?.(m, name) === false) return false;
