@@ -21,6 +21,19 @@ export function heapModeFor(maxBytes: number): HeapMode {
   return maxBytes > 0 && maxBytes <= LEAN_HEAP_MAX_BUDGET ? 'lean' : 'fast';
 }
 
+/** Whether applyHeapMode() turned --optimize-for-size on, so that 'fast' undoes only that. */
+let leanSetHere = false;
+
+/**
+ * 'fast' turns the flag off only where a server of this process turned it on (tests start a lean
+ * server, then others): an operator's own `node --optimize-for-size` stays.
+ */
 export function applyHeapMode(mode: HeapMode): void {
-  setFlagsFromString(mode === 'lean' ? '--optimize-for-size' : '--no-optimize-for-size');
+  if (mode === 'lean') {
+    setFlagsFromString('--optimize-for-size');
+    leanSetHere = true;
+  } else if (leanSetHere) {
+    setFlagsFromString('--no-optimize-for-size');
+    leanSetHere = false;
+  }
 }

@@ -118,8 +118,9 @@ export async function startSmtp(
     // An accepted RCPT is answered once the call has returned: answered synchronously inside a
     // pipelined batch, the batch's third transaction was never answered (smtp-server re-enters its
     // command loop). On a nextTick, though, where smtp-server's own default waits for setImmediate,
-    // so the replies to a pipelined batch are all made before reply-batching.ts writes them. A rule's refusal goes out at once: its enhanced code is set only for that
-    // reply (server/rules/smtp.ts).
+    // so the replies to a pipelined batch are all made before reply-batching.ts writes them. A
+    // rule's refusal goes out at once: its enhanced code is set only for that reply
+    // (server/rules/smtp.ts).
     onRcptTo: (address, session, callback) => {
       if (!faults) return process.nextTick(callback);
       faults.run('rcpt', session, faults.context(session, { rcptTo: [address.address] }), (err) => (err ? callback(err) : process.nextTick(callback)));
