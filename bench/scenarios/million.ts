@@ -1,5 +1,5 @@
 // The million scenario (opt-in: `npm run bench -- million`, not in the default set nor CI; about
-// 2.5 minutes on the 2-core machine, 150 s on 2026-11-30, and its table says its own time):
+// 2 minutes on the 2-core machine, 119 to 131 s on 2026-11-30, and its table says its own time):
 // 1,000,000 messages of 2 KB with the limits raised, in a process of its own. Does ingest slow as
 // the store fills (the rate of the last 100,000 against the first 100,000), what RSS it ends at,
 // and whether reading stays fast at that size: the list's first page, `to:`, free text, and in
