@@ -8,6 +8,21 @@ import { heapModeFor, LEAN_HEAP_MAX_BUDGET } from '../server/heap-mode.js';
 import { loadConfig } from '../server/config.js';
 import { cacheBytesFor } from '../server/store/cache-bounds.js';
 import { startChildServer } from './helpers/child-server.js';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Young-generation collections per phase of test/helpers/heap-churn.ts, by what started them. */
+function scavengesByPhase(modes: string[]): Array<{ mode: string; task: number; full: number }> {
+  const script = fileURLToPath(new URL('./helpers/heap-churn.ts', import.meta.url));
+  const out = execFileSync(process.execPath, ['--trace-gc', '--import', 'tsx', script, ...modes], { encoding: 'utf8' });
+  const phases: Array<{ mode: string; task: number; full: number }> = [];
+  for (const line of out.split('\n')) {
+    const phase = /^PHASE (\w+)/.exec(line);
+    if (phase) phases.push({ mode: phase[1]!, task: 0, full: 0 });
+    else if (phases.length > 0 && line.includes('Scavenge')) phases.at(-1)![line.includes(' task;') ? 'task' : 'full']++;
+  }
+  return phases;
+}
 
 describe('a small byte budget', () => {
   it('makes the heap lean up to 128 MB; a larger budget or none keeps it fast', () => {
@@ -28,6 +43,15 @@ describe('a small byte budget', () => {
         await server.stop();
       }
     }
+  });
+
+  it('has a fast heap collect the young generation when it is full, not from V8\'s scavenge task at 80%, and a lean one undo that', () => {
+    const phases = scavengesByPhase(['fast', 'lean', 'fast']);
+    assert.deepEqual(phases.map((p) => p.mode), ['fast', 'lean', 'fast']);
+    for (const p of phases) assert.ok(p.task + p.full >= 5, `some young collections under ${p.mode}: ${JSON.stringify(phases)}`);
+    assert.equal(phases[0]!.task, 0, `none from the task under fast: ${JSON.stringify(phases)}`);
+    assert.ok(phases[1]!.task > phases[1]!.full, `mostly from the task again under lean: ${JSON.stringify(phases)}`);
+    assert.equal(phases[2]!.task, 0, `none from the task under fast again: ${JSON.stringify(phases)}`);
   });
 
   it('bounds each cache to a sixteenth of the budget, between 2 MB and 16 MB (16 MB without a budget)', () => {

@@ -3,6 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TextIndex, punctuationAllows, punctuationOf } from '../server/store/text-index.js';
+import { detach } from '../server/store/detach.js';
 
 function seqsOf(index: TextIndex, term: string, end = 1000): number[] {
   const found = index.lookup(term, 0, end);
@@ -71,5 +72,13 @@ describe('text index', () => {
     assert.ok(!punctuationAllows(has, punctuationOf('{')), 'a brace the text lacks');
     assert.ok(!punctuationAllows(has, punctuationOf('?{')), 'one of two lacking');
     assert.equal(punctuationOf('_"\u00bf'), 0, 'underscore, quote and non-ASCII are not tracked');
+  });
+});
+
+describe('detach (the copy the index and the search fields keep)', () => {
+  it('gives back every string unchanged: control characters, quotes, lone surrogates, astral characters, long slices', () => {
+    const whole = `${'x'.repeat(500)}Ann "the \\ admin" <ann@example.test>\0bob@example.test\ud800 \udfff 😀 \u2028\t${'y'.repeat(500)}`;
+    const cases = ['', 'short', whole, whole.slice(500, -500), whole.slice(501, 530), '\0'.repeat(20), '\ud83d'.repeat(13)];
+    for (const s of cases) assert.equal(detach(s), s, JSON.stringify(s.slice(0, 40)));
   });
 });

@@ -107,7 +107,8 @@ export function fillSearchFields(into: SearchFields, h: HeaderSummary, envelope:
   const from = h.from ? addressText([h.from]) : [];
   if (envelope.mailFrom && !from.includes(envelope.mailFrom)) from.push(envelope.mailFrom);
   const cc = addressText(h.cc);
-  const to = [...addressText(h.to), ...cc];
+  const to = addressText(h.to);
+  for (const c of cc) to.push(c);
   for (const r of envelope.rcptTo) if (!to.includes(r)) to.push(r);
   into.from = detach(from.join('\0'));
   into.to = detach(to.join('\0'));
@@ -115,6 +116,9 @@ export function fillSearchFields(into: SearchFields, h: HeaderSummary, envelope:
   into.subject = detach(h.subject);
   into.messageId = h.messageId ? detach(`<${h.messageId}>`) : '';
 }
+
+/** Entry.receivedAt is kept relative to this. */
+const TIME_BASE = Date.now();
 
 /** What every entry of one store refers to (one field of the entry for both). */
 interface EntryContext {
@@ -131,7 +135,11 @@ class Entry implements StoredMessage, SearchFields {
   readonly id: string;
   readonly seq: number;
   readonly inbox: string;
-  readonly receivedAt: number;
+  /**
+   * receivedAt less TIME_BASE: a small integer V8 keeps in the object itself for ~24 days after
+   * the process started, where a time since 1970 is a number object of its own (16 bytes a message).
+   */
+  readonly #at: number;
   /** The same bytes always; the Buffer is replaced when its slab is compacted (RawArena). */
   raw: Buffer;
   readonly envelope: Envelope;
@@ -157,10 +165,14 @@ class Entry implements StoredMessage, SearchFields {
     this.id = id;
     this.seq = seq;
     this.inbox = inbox;
-    this.receivedAt = receivedAt;
+    this.#at = receivedAt - TIME_BASE;
     this.raw = raw;
     this.envelope = envelope;
     this.#context = context;
+  }
+
+  get receivedAt(): number {
+    return this.#at + TIME_BASE;
   }
 
   get tags(): readonly string[] {
@@ -264,7 +276,7 @@ export class MemoryStore implements MessageStore {
       id,
       this.#seq++,
       incoming.inbox,
-      (incoming.receivedAt ?? new Date()).getTime(),
+      incoming.receivedAt?.getTime() ?? Date.now(),
       this.#arena.hold(incoming.raw),
       this.#shareEnvelope(incoming.envelope),
       this.#entryContext,
@@ -435,11 +447,14 @@ export class MemoryStore implements MessageStore {
       block = readHeaderBlock(entry.raw);
       fillSearchFields(entry, this.#parses.get(entry) ?? summarizeHeaders(entry.raw, block), entry.envelope);
       entry.searchable = true;
-      body = scanBody(entry.raw, block);
+      body = scanBody(entry.raw, block, false);
     }
     this.#readSearchFields(entry);
     if (entry.postings >= 0) return;
-    body ??= scanBody(entry.raw);
+    if (!body) {
+      block ??= readHeaderBlock(entry.raw);
+      body = scanBody(entry.raw, block, false);
+    }
     const before = this.#index.written;
     entry.punctuation = this.#index.add(entry.seq, body.filenames.length > 0 ? `${body.text}\n${body.filenames.join('\n')}` : body.text);
     entry.postings = this.#index.written - before;
