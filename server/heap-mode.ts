@@ -6,13 +6,13 @@
 // budget or none, the store may hold hundreds of thousands of messages, and collecting a heap of
 // that size as often costs more: a million messages took 128 s to take in with it, 96 s without.
 //
-// A large store also turns off V8's scavenge task, which starts a young-generation collection at
-// 80% of the young generation's size, so each one runs when it is full instead: a fifth fewer of
+// Either mode turns off V8's scavenge task, which starts a young-generation collection once the
+// young generation is 80% full, so that each one runs when it is full instead: a fifth fewer of
 // them. Each of those walks every page of the old generation (perf annotate of V8's
 // ScavengerCollector::CollectGarbage: 93% of its own time is that walk), so at a million messages
 // (700 MB of heap, ~2,800 pages) one took 3.5 ms against 1.6 ms at the start, and ingest slowed
 // as the store filled. bench million: 412 → 352 young collections for the first 200,000 messages;
-// the rate of the last 100,000 against the first, 0.85-0.86 → 0.97 (this machine, quiet).
+// the rate of the last 100,000 against the first, 0.85-0.86 → 0.89-1.01 (this machine, quiet).
 //
 // V8's flags are the process's: set after start, these are read where the collector decides,
 // so they take effect from the next collection. The last server started in a process decides
@@ -31,24 +31,18 @@ export function heapModeFor(maxBytes: number): HeapMode {
 
 /** Whether applyHeapMode() turned --optimize-for-size on, so that 'fast' undoes only that. */
 let leanSetHere = false;
-/** Whether applyHeapMode() turned the scavenge task off, so that 'lean' undoes only that. */
-let taskOffHere = false;
 
 /**
- * Each mode undoes only what a server of this process set for the other (tests start a lean
- * server, then others): an operator's own `node --optimize-for-size` stays under 'fast', and their
- * `--no-minor-gc-task` under 'lean'.
+ * 'fast' turns the flag off only where a server of this process turned it on (tests start a lean
+ * server, then others): an operator's own `node --optimize-for-size` stays.
  */
 export function applyHeapMode(mode: HeapMode): void {
+  setFlagsFromString('--no-minor-gc-task');
   if (mode === 'lean') {
     setFlagsFromString('--optimize-for-size');
     leanSetHere = true;
-    if (taskOffHere) setFlagsFromString('--minor-gc-task');
-    taskOffHere = false;
-  } else {
-    if (leanSetHere) setFlagsFromString('--no-optimize-for-size');
+  } else if (leanSetHere) {
+    setFlagsFromString('--no-optimize-for-size');
     leanSetHere = false;
-    setFlagsFromString('--no-minor-gc-task');
-    taskOffHere = true;
   }
 }
