@@ -145,6 +145,12 @@ process.on('message', (/** @type {any} */ req) => {
         }
       case 'settled':
         return send({ id: req.id, ms: await running.settled() });
+      case 'cpu': {
+        // What the process has spent so far: user and kernel CPU time, and page faults (a first
+        // touch of memory the kernel must find and zero is kernel time, not the server's code).
+        const u = process.resourceUsage();
+        return send({ id: req.id, cpu: { userSeconds: u.userCPUTime / 1e6, systemSeconds: u.systemCPUTime / 1e6, minorFaults: u.minorPageFault } });
+      }
       case 'stop':
         await running.stop();
         send({ id: req.id, ok: true });

@@ -31,6 +31,7 @@ export interface TargetMemory {
 export type TargetRequest =
   | { id: number; cmd: 'memory'; gc?: boolean }
   | { id: number; cmd: 'reset-peak' }
+  | { id: number; cmd: 'cpu' }
   | { id: number; cmd: 'settled' }
   | { id: number; cmd: 'stop' };
 
@@ -43,6 +44,12 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 export function maildevDir(): string | null {
   const dir = resolve(process.env.MAILPEN_BENCH_MAILDEV ?? join(HERE, '.baselines'));
   return existsSync(join(dir, 'node_modules/maildev/dist/index.js')) ? dir : null;
+}
+
+export interface TargetCpu {
+  userSeconds: number;
+  systemSeconds: number;
+  minorFaults: number;
 }
 
 export class Target {
@@ -102,6 +109,11 @@ export class Target {
   /** Milliseconds until the target's background work on stored mail was done. */
   async settled(): Promise<number> {
     return (await this.#ask({ cmd: 'settled' })).ms as number;
+  }
+
+  /** CPU time the target has used so far (user, kernel), and its minor page faults. */
+  async cpu(): Promise<TargetCpu> {
+    return (await this.#ask({ cmd: 'cpu' })).cpu as TargetCpu;
   }
 
   async stop(): Promise<void> {

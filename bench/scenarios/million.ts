@@ -3,10 +3,12 @@
 // 1,000,000 messages of 2 KB with the limits raised, in a process of its own. Does ingest slow as
 // the store fills (the rate of the last 100,000 against the first 100,000), what RSS it ends at,
 // and whether reading stays fast at that size: the list's first page, `to:`, free text, and in
-// headless Chromium the first rows and a scrollbar jump.
+// headless Chromium the first rows and a scrollbar jump. The server's CPU over the two windows
+// (user and kernel) says where a slower last window went. MAILPEN_BENCH_MILLION_SINK=1 first
+// sends the same million to a bare smtp-server sink, for a ratio to compare with.
 // --small: 100,000 messages, the same figures without targets.
 import { existsSync } from 'node:fs';
-import { Target } from '../targets.js';
+import { Target, type TargetCpu } from '../targets.js';
 import { sendPipelined } from '../smtp-load.js';
 import { bodyToken, onWire, recipientOf, textMessage } from '../messages.js';
 import { fmt, mb, percentiles, type Row, type RunConfig, type ScenarioResult } from '../report.js';
@@ -26,29 +28,77 @@ interface ListBody {
   messages: Array<{ id: string }>;
 }
 
+interface Ingest {
+  batchSeconds: number[];
+  firstRate: number;
+  lastRate: number;
+  ingestSeconds: number;
+  firstCpu: TargetCpu;
+  lastCpu: TargetCpu;
+}
+
+/**
+ * Sends `count` messages in batches of BATCH, each timed: the rate over the first WINDOW messages
+ * and over the last, and the target's CPU over each of the two windows, user and kernel apart (on
+ * a VM a first touch of memory can cost the kernel twice as much late in a run, pages the host
+ * must back again: kernel time, not time in the server's code).
+ */
+async function ingest(target: Target, count: number, run: RunConfig): Promise<Ingest> {
+  const batchSeconds: number[] = [];
+  const cpuAt: TargetCpu[] = [];
+  for (let start = 0; start < count; start += BATCH) {
+    const messages = Array.from({ length: Math.min(BATCH, count - start) }, (_, k) => onWire(textMessage(start + k)));
+    if (start === 0 || start === count - WINDOW) cpuAt.push(await target.cpu());
+    const result = await sendPipelined({ port: target.smtp, messages, connections: 8 });
+    if (start + BATCH === WINDOW || start + BATCH >= count) cpuAt.push(await target.cpu());
+    if (result.accepted !== messages.length) throw new Error(`${result.accepted} of ${messages.length} accepted at ${start}`);
+    batchSeconds.push(result.seconds);
+    if ((start + BATCH) % 100_000 === 0) run.log(`million (${target.kind}): ${start + BATCH} stored, ${fmt(BATCH / result.seconds, 0)} msg/s in the last batch`);
+  }
+  const windowBatches = WINDOW / BATCH;
+  const rate = (batches: number[]): number => (batches.length * BATCH) / batches.reduce((a, b) => a + b, 0);
+  const spent = (from: TargetCpu, to: TargetCpu): TargetCpu => ({
+    userSeconds: to.userSeconds - from.userSeconds,
+    systemSeconds: to.systemSeconds - from.systemSeconds,
+    minorFaults: to.minorFaults - from.minorFaults,
+  });
+  return {
+    batchSeconds,
+    firstRate: rate(batchSeconds.slice(0, windowBatches)),
+    lastRate: rate(batchSeconds.slice(-windowBatches)),
+    ingestSeconds: batchSeconds.reduce((a, b) => a + b, 0),
+    firstCpu: spent(cpuAt[0]!, cpuAt[1]!),
+    lastCpu: spent(cpuAt.at(-2)!, cpuAt.at(-1)!),
+  };
+}
+
+/** `user / user s, kernel / kernel s; faults / faults` of two windows. */
+function cpuText(first: TargetCpu, last: TargetCpu): string {
+  return `${fmt(first.userSeconds, 1)} / ${fmt(last.userSeconds, 1)} s, ${fmt(first.systemSeconds, 2)} / ${fmt(last.systemSeconds, 2)} s; ${first.minorFaults} / ${last.minorFaults}`;
+}
+
 export async function million(run: RunConfig): Promise<ScenarioResult> {
   const count = run.small ? 100_000 : 1_000_000;
   const full = count === 1_000_000;
   const started = performance.now();
+  // MAILPEN_BENCH_MILLION_SINK=1: the bare smtp-server sink takes the same messages first, in a
+  // process of its own, for its own last ÷ first ratio (about a minute more).
+  let sink: Ingest | null = null;
+  if (process.env.MAILPEN_BENCH_MILLION_SINK === '1') {
+    const baseline = await Target.start('sink', { maxMessages: 0, maxBytes: 0 });
+    try {
+      sink = await ingest(baseline, count, run);
+    } finally {
+      await baseline.stop();
+    }
+  }
   const target = await Target.start('mailpen', { maxMessages: 0, maxBytes: 0 });
   try {
-    // Ingest, timed per batch: the rate over the first WINDOW messages and over the last.
-    const batchSeconds: number[] = [];
-    for (let start = 0; start < count; start += BATCH) {
-      const messages = Array.from({ length: Math.min(BATCH, count - start) }, (_, k) => onWire(textMessage(start + k)));
-      const result = await sendPipelined({ port: target.smtp, messages, connections: 8 });
-      if (result.accepted !== messages.length) throw new Error(`${result.accepted} of ${messages.length} accepted at ${start}`);
-      batchSeconds.push(result.seconds);
-      if ((start + BATCH) % 100_000 === 0) run.log(`million: ${start + BATCH} stored, ${fmt(BATCH / result.seconds, 0)} msg/s in the last batch`);
-    }
-    const windowBatches = WINDOW / BATCH;
-    const rate = (batches: number[]): number => (batches.length * BATCH) / batches.reduce((a, b) => a + b, 0);
-    const firstRate = rate(batchSeconds.slice(0, windowBatches));
-    const lastRate = rate(batchSeconds.slice(-windowBatches));
-    const ingestSeconds = batchSeconds.reduce((a, b) => a + b, 0);
+    const { batchSeconds, firstRate, lastRate, ingestSeconds, firstCpu, lastCpu } = await ingest(target, count, run);
+    run.log(`million: ingest ${fmt(ingestSeconds)} s, first ${WINDOW} at ${fmt(firstRate, 0)} msg/s, last at ${fmt(lastRate, 0)} msg/s`);
     const settledMs = await target.settled();
     const { memory: stored } = await target.memory(true);
-    run.log(`million: ingest ${fmt(ingestSeconds)} s, first ${WINDOW} at ${fmt(firstRate, 0)} msg/s, last at ${fmt(lastRate, 0)} msg/s; settled ${fmt(settledMs, 0)} ms later; RSS ${fmt(mb(stored.rss))} MB`);
+    run.log(`million: settled ${fmt(settledMs, 0)} ms after the last 250; RSS ${fmt(mb(stored.rss))} MB`);
 
     const base = `http://127.0.0.1:${target.http}/api`;
     const timed = async (name: string, url: (i: number) => string, check: (b: ListBody) => boolean, rounds = 30): Promise<{ p50: number; p99: number }> => {
@@ -92,11 +142,18 @@ export async function million(run: RunConfig): Promise<ScenarioResult> {
             row('UI rows the scrollbar reaches (Chromium caps layout at ~33.5M px)', `${ui.reachableRows} of ${count}`, `${count}`, ui.reachableRows >= count),
           ]
         : [{ scenario, figure: 'UI', value: `no Chromium at ${CHROMIUM}`, target: '', met: null }]),
+      { scenario, figure: `server CPU over the first / last ${WINDOW / 1000}k: user, kernel; page faults`, value: cpuText(firstCpu, lastCpu), target: '', met: null },
+      ...(sink
+        ? [
+            { scenario, figure: 'bare smtp-server sink, same ingest: last / first', value: `${fmt(sink.lastRate / sink.firstRate, 2)} (${fmt(sink.lastRate, 0)} / ${fmt(sink.firstRate, 0)} msg/s)`, target: '', met: null },
+            { scenario, figure: 'sink CPU over the first / last: user, kernel; page faults', value: cpuText(sink.firstCpu, sink.lastCpu), target: '', met: null },
+          ]
+        : []),
       { scenario, figure: 'ingest time / whole scenario', value: `${fmt(ingestSeconds, 0)} s / ${fmt(seconds, 0)} s`, target: '', met: null },
     ];
     return {
       rows,
-      figures: { count, ingestSeconds, firstRate, lastRate, ratio, batchSeconds, settledMs, stored, end, list, to, text, ui, seconds },
+      figures: { count, ingestSeconds, firstRate, lastRate, ratio, batchSeconds, firstCpu, lastCpu, sink, settledMs, stored, end, list, to, text, ui, seconds },
     };
   } finally {
     await target.stop();
