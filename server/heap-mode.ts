@@ -12,7 +12,8 @@
 // ScavengerCollector::CollectGarbage: 93% of its own time is that walk), so at a million messages
 // (700 MB of heap, ~2,800 pages) one took 3.5 ms against 1.6 ms at the start, and ingest slowed
 // as the store filled. bench million: 412 → 352 young collections for the first 200,000 messages;
-// the rate of the last 100,000 against the first, 0.85-0.86 → 0.89-1.01 (this machine, quiet).
+// the rate of the last 100,000 against the first, 0.85-0.86 → 0.89-1.01 in the next runs (what
+// still moves it is the kernel's time in page faults, README: Performance).
 //
 // V8's flags are the process's: set after start, these are read where the collector decides,
 // so they take effect from the next collection. The last server started in a process decides
