@@ -11,17 +11,13 @@ import { startChildServer } from './helpers/child-server.js';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** Young-generation collections per phase of test/helpers/heap-churn.ts, by what started them. */
-function scavengesByPhase(modes: string[]): Array<{ mode: string; task: number; full: number }> {
+/** Young-generation collections of test/helpers/heap-churn.ts under `mode`, by what started them. */
+function scavenges(mode: string): { mode: string; task: number; full: number } {
   const script = fileURLToPath(new URL('./helpers/heap-churn.ts', import.meta.url));
-  const out = execFileSync(process.execPath, ['--trace-gc', '--import', 'tsx', script, ...modes], { encoding: 'utf8' });
-  const phases: Array<{ mode: string; task: number; full: number }> = [];
-  for (const line of out.split('\n')) {
-    const phase = /^PHASE (\w+)/.exec(line);
-    if (phase) phases.push({ mode: phase[1]!, task: 0, full: 0 });
-    else if (phases.length > 0 && line.includes('Scavenge')) phases.at(-1)![line.includes(' task;') ? 'task' : 'full']++;
-  }
-  return phases;
+  const out = execFileSync(process.execPath, ['--trace-gc', '--import', 'tsx', script, mode], { encoding: 'utf8', timeout: 60_000 });
+  const lines = out.split('\n').filter((line) => line.includes('Scavenge'));
+  const task = lines.filter((line) => line.includes(' task;')).length;
+  return { mode, task, full: lines.length - task };
 }
 
 describe('a small byte budget', () => {
@@ -46,13 +42,14 @@ describe('a small byte budget', () => {
   });
 
   it('has either heap mode collect the young generation when it is full, where V8 by itself starts most collections from its scavenge task', () => {
-    const phases = scavengesByPhase(['none', 'lean', 'fast']);
+    const phases = ['none', 'lean', 'fast'].map(scavenges);
     const all = JSON.stringify(phases);
-    assert.deepEqual(phases.map((p) => p.mode), ['none', 'lean', 'fast']);
-    for (const p of phases) assert.ok(p.task + p.full >= 5, `some young collections under ${p.mode}: ${all}`);
-    assert.ok(phases[0]!.task > phases[0]!.full, `mostly from the task with V8's defaults: ${all}`);
-    assert.equal(phases[1]!.task, 0, `none from the task under lean: ${all}`);
-    assert.equal(phases[2]!.task, 0, `none from the task under fast: ${all}`);
+    for (const p of phases) assert.ok(p.task + p.full >= 40, `enough young collections under ${p.mode}: ${all}`);
+    // The few while tsx loads, before the mode is applied, come from the task in every child.
+    const fromTask = (p: { task: number; full: number }): number => p.task / (p.task + p.full);
+    assert.ok(fromTask(phases[0]!) > 0.6, `mostly from the task with V8's defaults: ${all}`);
+    assert.ok(fromTask(phases[1]!) < 0.25, `hardly any from the task under lean: ${all}`);
+    assert.ok(fromTask(phases[2]!) < 0.25, `hardly any from the task under fast: ${all}`);
   });
 
   it('bounds each cache to a sixteenth of the budget, between 2 MB and 16 MB (16 MB without a budget)', () => {

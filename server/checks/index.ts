@@ -55,9 +55,9 @@ export interface MessageChecksOptions {
 }
 
 /**
- * The checks of one running server. Results are cached by the message's raw Buffer (the store's,
- * which lives as long as the message), without holding it (server/mail/raw-cache.ts, as the
- * parser's cache).
+ * The checks of one running server. Results are cached by where the message's bytes are (their
+ * ArrayBuffer, offset and length: any view of the same bytes), without holding them
+ * (server/mail/raw-cache.ts, as the parser's cache).
  */
 export class MessageChecks {
   readonly #options: MessageChecksOptions;

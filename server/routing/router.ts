@@ -31,6 +31,9 @@ class Arriving implements StoredMessage {
   /** Tags are the store's to read (and the API's to set), once the message is stored. */
   readonly tags: readonly string[] = [];
   readonly receivedAt = Date.now();
+  get size(): number {
+    return this.raw.length;
+  }
   #headers: HeaderSummary | null = null;
   #fields: SearchFields | null = null;
   #body: BodyScan | null = null;

@@ -319,7 +319,7 @@ function compile(query: Query, store: SearchSource, read: Readers): MessagePredi
     }
     case 'size': {
       const { bytes } = query;
-      return query.op === 'larger' ? (m) => m.raw.length > bytes : (m) => m.raw.length < bytes;
+      return query.op === 'larger' ? (m) => m.size > bytes : (m) => m.size < bytes;
     }
     case 'not': {
       const inner = compile(query.query, store, read);

@@ -138,6 +138,8 @@ class Entry implements StoredMessage, SearchFields {
   /**
    * receivedAt less TIME_BASE: a small integer V8 keeps in the object itself for ~24 days after
    * the process started, where a time since 1970 is a number object of its own (16 bytes a message).
+   * Past that (a long run, or a replica taking in older messages from Redis) V8 boxes the field
+   * of every entry again: exact still, only those 16 bytes back.
    */
   readonly #at: number;
   /**
@@ -184,7 +186,7 @@ class Entry implements StoredMessage, SearchFields {
     return Buffer.from(this.#buffer, this.#offset, this.size);
   }
 
-  /** The ArrayBuffer its bytes are in: a slab's, or their own. */
+  /** The ArrayBuffer its bytes are in: a slab's, or the one they came in (a large message's). */
   get rawBuffer(): ArrayBufferLike {
     return this.#buffer;
   }
@@ -398,8 +400,8 @@ export class MemoryStore implements MessageStore {
   }
 
   plainText(message: StoredMessage, limit?: number): string | null {
-    const { shape, raw } = message as Entry;
-    return shape >= 0 ? plainBodyText(raw, shape, limit) : null;
+    const entry = message as Entry;
+    return entry.shape >= 0 ? plainBodyText(entry.raw, entry.shape, limit) : null;
   }
 
   hasAttachments(message: StoredMessage): boolean | null {

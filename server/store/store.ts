@@ -14,8 +14,10 @@ export interface StoredMessage {
   readonly inbox: string;
   /** Epoch milliseconds. */
   readonly receivedAt: number;
-  /** The bytes exactly as received. */
+  /** The bytes exactly as received (the store may make a new view of them at each read: read it once). */
   readonly raw: Buffer;
+  /** raw.length, without making a view. */
+  readonly size: number;
   readonly envelope: Envelope;
   /**
    * Read from the raw header block when asked, with the most recent few thousand kept: holding

@@ -76,7 +76,7 @@ function answer(store: MessageStore, match: ((m: StoredMessage) => boolean) | un
   const items = [];
   let bytes = 0;
   for (const m of limit === 0 ? [] : found.messages) {
-    bytes += m.raw.length;
+    bytes += m.size;
     if (items.length > 0 && bytes > MAX_PAGE_RAW_BYTES) break;
     items.push(mailhogMessage(m));
   }

@@ -109,7 +109,8 @@ function content(raw: Buffer, start: number, end: number, depth: number): Mailho
 
 /** MailHog's message JSON. The top multipart's parts are the message's MIME (its Content.MIME is null, as in MailHog). */
 export function mailhogMessage(m: StoredMessage): MailhogMessage {
-  const top = content(m.raw, 0, m.raw.length, 0);
+  const raw = m.raw;
+  const top = content(raw, 0, raw.length, 0);
   const { mailFrom, rcptTo, helo } = m.envelope;
   return {
     ID: m.id,

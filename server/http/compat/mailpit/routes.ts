@@ -88,7 +88,7 @@ class RuntimeCounters {
     store.subscribe((e) => {
       if (e.type === 'added') {
         this.accepted++;
-        this.acceptedSize += e.message.raw.length;
+        this.acceptedSize += e.message.size;
       } else if (e.type === 'deleted') this.deleted += e.messages.length;
     });
   }

@@ -181,8 +181,8 @@ function mailpitTerm(arg: string, exclude: boolean, tz: string | undefined, stor
       // Not a size: Mailpit searches the whole argument as text.
       if (bytes > 0) {
         const larger = prefix === 'larger';
-        if (exclude) return larger ? (m) => m.raw.length < bytes : (m) => m.raw.length > bytes;
-        return larger ? (m) => m.raw.length > bytes : (m) => m.raw.length < bytes;
+        if (exclude) return larger ? (m) => m.size < bytes : (m) => m.size > bytes;
+        return larger ? (m) => m.size > bytes : (m) => m.size < bytes;
       }
       break;
     }

@@ -35,7 +35,7 @@ export function mailpitSummary(m: StoredMessage, store: MessageStore) {
     Created: s.receivedAt,
     Username: m.envelope.authUser ?? '',
     Tags: [...m.tags],
-    Size: m.raw.length,
+    Size: m.size,
     Attachments: s.attachments,
     Snippet: s.snippet,
   };
@@ -89,7 +89,7 @@ export function mailpitMessage(m: StoredMessage, store: MessageStore, parsed: Pa
     Username: m.envelope.authUser ?? '',
     Text: parsed.text ?? '',
     HTML: parsed.html ?? '',
-    Size: m.raw.length,
+    Size: m.size,
     Inline: parsed.parts.filter((p) => p.disposition === 'inline').map(attachment),
     Attachments: parsed.parts.filter((p) => p.disposition === 'attachment').map(attachment),
   };
