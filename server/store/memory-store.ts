@@ -460,24 +460,25 @@ export class MemoryStore implements MessageStore {
     return this.#seq;
   }
 
-  #readSearchFields(entry: Entry): void {
-    if (entry.searchable) return;
-    fillSearchFields(entry, this.#parses.get(entry) ?? summarizeHeaders(entry.raw), entry.envelope);
+  /**
+   * Fills the entry's search fields from its headers, once. Returns the header block when it had
+   * to read it (no parse cached), so indexing does not read it again.
+   */
+  #readSearchFields(entry: Entry, raw: Buffer = entry.raw): HeaderBlock | undefined {
+    if (entry.searchable) return undefined;
+    let block: HeaderBlock | undefined;
+    fillSearchFields(entry, this.#parses.get(entry) ?? summarizeHeaders(raw, (block = readHeaderBlock(raw))), entry.envelope);
     entry.searchable = true;
+    return block;
   }
 
   /** Reads what search needs; parses are not cached here, so indexing does not push out what a list shows. */
   #indexOne(entry: Entry): void {
     if (entry.searchable && entry.postings >= 0) return;
     const raw = entry.raw;
-    let block: HeaderBlock | undefined;
-    if (!entry.searchable) {
-      // The header block is read once, for the search fields and the body scan both.
-      fillSearchFields(entry, this.#parses.get(entry) ?? summarizeHeaders(raw, (block = readHeaderBlock(raw))), entry.envelope);
-      entry.searchable = true;
-    }
+    const read = this.#readSearchFields(entry, raw);
     if (entry.postings >= 0) return;
-    block ??= readHeaderBlock(raw);
+    const block = read ?? readHeaderBlock(raw);
     const body = this.#bodies.get(entry) ?? scanBody(raw, block, false);
     const before = this.#index.written;
     entry.punctuation = this.#index.add(entry.seq, body.filenames.length > 0 ? `${body.text}\n${body.filenames.join('\n')}` : body.text);
